@@ -1,0 +1,6 @@
+//! The vector-search trait, its backends (memory, pgvector, Weaviate) and the conformance suite (issues 4, 5).
+//!
+//! The crate has its place in the workspace; its API arrives with its issue.
+//! Shared configuration, errors and health checks come from [`ai_data_core`].
+
+pub use ai_data_core::{Error, ErrorKind, Result};

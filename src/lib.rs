@@ -1,0 +1,23 @@
+//! `ai-data`: typed, pooled, configured clients for the AI platform's stores.
+//!
+//! This facade re-exports each store crate behind a feature of the same name
+//! (`pg`, `mongo`, `vector`, `cache`, `stream`); [`core`] is always present.
+//!
+//! ```
+//! use ai_data::core::{ErrorKind, Store};
+//! assert_eq!(Store::Postgres.env_prefix(), "AI_DATA_PG_");
+//! assert!(ErrorKind::Timeout.is_retryable_by_default());
+//! ```
+
+pub use ai_data_core as core;
+
+#[cfg(feature = "cache")]
+pub use ai_data_cache as cache;
+#[cfg(feature = "mongo")]
+pub use ai_data_mongo as mongo;
+#[cfg(feature = "pg")]
+pub use ai_data_pg as pg;
+#[cfg(feature = "stream")]
+pub use ai_data_stream as stream;
+#[cfg(feature = "vector")]
+pub use ai_data_vector as vector;
