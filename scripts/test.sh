@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, starts the local
+# stores, checks formatting and lints, runs every test against the real
+# servers (a missing store fails, never skips), and stops the stores it
+# started even when something fails.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/stores.sh start
+trap 'scripts/stores.sh stop' EXIT
+set -a
+# shellcheck disable=SC1090
+source "$(scripts/stores.sh env-file)"
+set +a
+export AI_DATA_TEST_REQUIRE_STORES=1
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo test --workspace --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
