@@ -11,7 +11,9 @@ use rdkafka::producer::{FutureProducer, Producer};
 
 #[tokio::main]
 async fn main() {
-    let pg = ai_data_testkit::pg().await.expect("PostgreSQL (run scripts/stores.sh start)");
+    let pg = ai_data_testkit::pg()
+        .await
+        .expect("PostgreSQL (run scripts/stores.sh start)");
     let (server, vector): (String, String) = sqlx::query_as(
         "SELECT current_setting('server_version'), \
          (SELECT extversion FROM pg_extension WHERE extname = 'vector')",
@@ -22,7 +24,11 @@ async fn main() {
     println!("postgres  {server} with pgvector {vector}");
 
     let redis = ai_data_testkit::redis().await.expect("Redis");
-    let info: String = redis.client.info(Some(InfoKind::Server)).await.expect("INFO server");
+    let info: String = redis
+        .client
+        .info(Some(InfoKind::Server))
+        .await
+        .expect("INFO server");
     let version = info
         .lines()
         .find_map(|l| l.strip_prefix("redis_version:"))
@@ -46,7 +52,9 @@ async fn main() {
     let kafka = ai_data_testkit::kafka().await.expect("Kafka");
     let producer: FutureProducer = kafka.client_config().create().expect("client");
     let metadata = tokio::task::spawn_blocking(move || {
-        producer.client().fetch_metadata(None, Duration::from_secs(10))
+        producer
+            .client()
+            .fetch_metadata(None, Duration::from_secs(10))
     })
     .await
     .expect("task")

@@ -15,7 +15,8 @@ pub struct KafkaTest {
     /// Prefix for this test's topics and consumer groups (`test-<id>-`).
     pub prefix: String,
     #[cfg(feature = "testcontainers")]
-    _container: Option<testcontainers::ContainerAsync<testcontainers_modules::kafka::apache::Kafka>>,
+    _container:
+        Option<testcontainers::ContainerAsync<testcontainers_modules::kafka::apache::Kafka>>,
 }
 
 impl KafkaTest {
@@ -54,7 +55,10 @@ pub async fn kafka() -> Option<KafkaTest> {
                 container = Some(c);
                 format!("127.0.0.1:{port}")
             } else {
-                return unavailable("Kafka", &format!("{KAFKA_BROKERS_VAR} is not set and Docker is not reachable"));
+                return unavailable(
+                    "Kafka",
+                    &format!("{KAFKA_BROKERS_VAR} is not set and Docker is not reachable"),
+                );
             }
             #[cfg(not(feature = "testcontainers"))]
             return unavailable("Kafka", &format!("{KAFKA_BROKERS_VAR} is not set"));
@@ -74,7 +78,12 @@ pub async fn kafka() -> Option<KafkaTest> {
     match probe {
         Ok(n) if n > 0 => {}
         Ok(_) => return unavailable("Kafka", "metadata lists no broker"),
-        Err(e) => return unavailable("Kafka", &format!("no metadata from {KAFKA_BROKERS_VAR}: {e}")),
+        Err(e) => {
+            return unavailable(
+                "Kafka",
+                &format!("no metadata from {KAFKA_BROKERS_VAR}: {e}"),
+            )
+        }
     }
     Some(KafkaTest {
         brokers,

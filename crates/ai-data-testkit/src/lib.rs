@@ -52,7 +52,8 @@ pub const KAFKA_BROKERS_VAR: &str = "AI_DATA_TEST_KAFKA_BROKERS";
 
 /// Whether a missing store must fail the test instead of skipping it.
 pub fn stores_required() -> bool {
-    let set = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v.eq_ignore_ascii_case(value));
+    let set =
+        |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v.eq_ignore_ascii_case(value));
     set("CI", "true") || set("CI", "1") || set("AI_DATA_TEST_REQUIRE_STORES", "1")
 }
 
@@ -105,7 +106,8 @@ pub fn unavailable<T>(store: &str, why: &str) -> Option<T> {
 /// Whether a Docker engine looks reachable (for the testcontainers path).
 #[cfg(feature = "testcontainers")]
 pub(crate) fn docker_available() -> bool {
-    std::env::var_os("DOCKER_HOST").is_some() || std::path::Path::new("/var/run/docker.sock").exists()
+    std::env::var_os("DOCKER_HOST").is_some()
+        || std::path::Path::new("/var/run/docker.sock").exists()
 }
 
 /// Run async cleanup from `Drop`, on a thread with its own runtime, and
@@ -116,7 +118,10 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let handle = std::thread::spawn(move || {
-        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             rt.block_on(make());
         }
     });

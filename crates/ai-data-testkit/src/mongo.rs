@@ -43,7 +43,10 @@ pub async fn mongo() -> Option<MongoTest> {
                 container = Some(c);
                 format!("mongodb://127.0.0.1:{port}")
             } else {
-                return unavailable("MongoDB", &format!("{MONGO_URL_VAR} is not set and Docker is not reachable"));
+                return unavailable(
+                    "MongoDB",
+                    &format!("{MONGO_URL_VAR} is not set and Docker is not reachable"),
+                );
             }
             #[cfg(not(feature = "testcontainers"))]
             return unavailable("MongoDB", &format!("{MONGO_URL_VAR} is not set"));

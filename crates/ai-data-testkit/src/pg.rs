@@ -34,7 +34,10 @@ pub async fn pg() -> Option<PgTestDb> {
                 container = Some(c);
                 url
             } else {
-                return unavailable("PostgreSQL", &format!("{PG_URL_VAR} is not set and Docker is not reachable"));
+                return unavailable(
+                    "PostgreSQL",
+                    &format!("{PG_URL_VAR} is not set and Docker is not reachable"),
+                );
             }
             #[cfg(not(feature = "testcontainers"))]
             return unavailable("PostgreSQL", &format!("{PG_URL_VAR} is not set"));
@@ -46,7 +49,12 @@ pub async fn pg() -> Option<PgTestDb> {
     };
     let mut conn = match admin.connect().await {
         Ok(conn) => conn,
-        Err(e) => return unavailable("PostgreSQL", &format!("cannot connect to {PG_URL_VAR}: {e}")),
+        Err(e) => {
+            return unavailable(
+                "PostgreSQL",
+                &format!("cannot connect to {PG_URL_VAR}: {e}"),
+            )
+        }
     };
     let database = unique_name("t_");
     sqlx::query(&format!("CREATE DATABASE {database}"))
@@ -104,7 +112,10 @@ async fn start_container() -> (
         .start()
         .await
         .expect("start the pgvector container");
-    let port = container.get_host_port_ipv4(5432).await.expect("mapped port");
+    let port = container
+        .get_host_port_ipv4(5432)
+        .await
+        .expect("mapped port");
     let url = format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres");
     (container, url)
 }
@@ -135,6 +146,9 @@ mod tests {
             replace_database("postgres://u:p@h:1/postgres?sslmode=disable", "t_1"),
             "postgres://u:p@h:1/t_1?sslmode=disable"
         );
-        assert_eq!(replace_database("postgres://h:1", "t_2"), "postgres://h:1/t_2");
+        assert_eq!(
+            replace_database("postgres://h:1", "t_2"),
+            "postgres://h:1/t_2"
+        );
     }
 }

@@ -18,7 +18,9 @@ pub struct RedisTest {
 
 impl std::fmt::Debug for RedisTest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisTest").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisTest")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -48,7 +50,10 @@ pub async fn redis() -> Option<RedisTest> {
                 container = Some(c);
                 format!("redis://127.0.0.1:{port}/0")
             } else {
-                return unavailable("Redis", &format!("{REDIS_URL_VAR} is not set and Docker is not reachable"));
+                return unavailable(
+                    "Redis",
+                    &format!("{REDIS_URL_VAR} is not set and Docker is not reachable"),
+                );
             }
             #[cfg(not(feature = "testcontainers"))]
             return unavailable("Redis", &format!("{REDIS_URL_VAR} is not set"));
@@ -58,7 +63,9 @@ pub async fn redis() -> Option<RedisTest> {
         Ok(config) => config,
         Err(e) => panic!("{REDIS_URL_VAR} is not a Redis URL: {e}"),
     };
-    let client = Builder::from_config(config).build().expect("build the redis client");
+    let client = Builder::from_config(config)
+        .build()
+        .expect("build the redis client");
     if let Err(e) = client.init().await {
         return unavailable("Redis", &format!("cannot connect to {REDIS_URL_VAR}: {e}"));
     }

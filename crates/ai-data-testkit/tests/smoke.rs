@@ -4,15 +4,22 @@
 #[cfg(feature = "pg")]
 #[tokio::test]
 async fn postgres_has_pgvector_0_8_or_newer() {
-    let Some(db) = ai_data_testkit::pg().await else { return };
+    let Some(db) = ai_data_testkit::pg().await else {
+        return;
+    };
     let version: String =
         sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
             .fetch_one(&db.pool)
             .await
             .expect("vector extension installed");
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().expect("numeric version"));
+    let mut parts = version
+        .split('.')
+        .map(|p| p.parse::<u32>().expect("numeric version"));
     let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    assert!((major, minor) >= (0, 8), "pgvector {version} is older than 0.8");
+    assert!(
+        (major, minor) >= (0, 8),
+        "pgvector {version} is older than 0.8"
+    );
 
     // The database really is the test's own and usable for vectors.
     let current: String = sqlx::query_scalar("SELECT current_database()")
@@ -31,7 +38,9 @@ async fn postgres_has_pgvector_0_8_or_newer() {
 #[tokio::test]
 async fn redis_authenticates_and_answers_ping() {
     use fred::prelude::*;
-    let Some(redis) = ai_data_testkit::redis().await else { return };
+    let Some(redis) = ai_data_testkit::redis().await else {
+        return;
+    };
     let pong: String = redis.client.ping(None).await.expect("PING");
     assert_eq!(pong, "PONG");
 
@@ -41,10 +50,17 @@ async fn redis_authenticates_and_answers_ping() {
     anonymous.username = None;
     let client = Builder::from_config(anonymous).build().expect("client");
     let refused = client.init().await;
-    assert!(refused.is_err(), "server accepted a client without a password");
+    assert!(
+        refused.is_err(),
+        "server accepted a client without a password"
+    );
 
     let key = redis.key("smoke");
-    let _: () = redis.client.set(&key, "v", None, None, false).await.expect("SET");
+    let _: () = redis
+        .client
+        .set(&key, "v", None, None, false)
+        .await
+        .expect("SET");
     let back: Option<String> = redis.client.get(&key).await.expect("GET");
     assert_eq!(back.as_deref(), Some("v"));
 }
@@ -53,14 +69,21 @@ async fn redis_authenticates_and_answers_ping() {
 #[tokio::test]
 async fn mongo_pings_and_round_trips_a_document() {
     use mongodb::bson::{doc, Document};
-    let Some(mongo) = ai_data_testkit::mongo().await else { return };
+    let Some(mongo) = ai_data_testkit::mongo().await else {
+        return;
+    };
     let pong = mongo
         .client
         .database("admin")
         .run_command(doc! { "ping": 1 })
         .await
         .expect("ping");
-    assert_eq!(pong.get_f64("ok").ok().or_else(|| pong.get_i32("ok").ok().map(f64::from)), Some(1.0));
+    assert_eq!(
+        pong.get_f64("ok")
+            .ok()
+            .or_else(|| pong.get_i32("ok").ok().map(f64::from)),
+        Some(1.0)
+    );
 
     let logs = mongo.db().collection::<Document>("system_logs");
     let inserted = logs
@@ -72,7 +95,10 @@ async fn mongo_pings_and_round_trips_a_document() {
         .await
         .expect("find")
         .expect("document is there");
-    assert_eq!(found.get_str("message").expect("message"), "héllo \"quoted\"");
+    assert_eq!(
+        found.get_str("message").expect("message"),
+        "héllo \"quoted\""
+    );
     assert_eq!(logs.count_documents(doc! {}).await.expect("count"), 1);
 }
 
@@ -87,7 +113,9 @@ async fn kafka_lists_the_broker_and_round_trips_one_message() {
     use rdkafka::message::{Headers, Message};
     use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 
-    let Some(kafka) = ai_data_testkit::kafka().await else { return };
+    let Some(kafka) = ai_data_testkit::kafka().await else {
+        return;
+    };
     let topic = kafka.topic("smoke");
 
     let admin: AdminClient<DefaultClientContext> = kafka.client_config().create().expect("admin");
@@ -115,7 +143,10 @@ async fn kafka_lists_the_broker_and_round_trips_one_message() {
         .iter()
         .map(|b| format!("{}:{}", b.host(), b.port()))
         .collect();
-    assert!(brokers.iter().any(|b| kafka.brokers.contains(b.as_str())), "{brokers:?}");
+    assert!(
+        brokers.iter().any(|b| kafka.brokers.contains(b.as_str())),
+        "{brokers:?}"
+    );
 
     let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
         key: "content-type",
@@ -123,7 +154,10 @@ async fn kafka_lists_the_broker_and_round_trips_one_message() {
     });
     let delivery = producer
         .send(
-            FutureRecord::to(&topic).key("k1").payload("{\"n\":1}").headers(headers),
+            FutureRecord::to(&topic)
+                .key("k1")
+                .payload("{\"n\":1}")
+                .headers(headers),
             Duration::from_secs(10),
         )
         .await
