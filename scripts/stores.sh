@@ -197,13 +197,17 @@ export AI_DATA_TEST_REDIS_URL='redis://default:$redis_pw@127.0.0.1:$REDIS_PORT/0
 export AI_DATA_TEST_MONGO_URL='mongodb://127.0.0.1:$MONGO_PORT'
 export AI_DATA_TEST_KAFKA_BROKERS='127.0.0.1:$KAFKA_PORT'
 export AI_DATA_TEST_SECRETS_DIR='$STATE/secrets'
+# For tests that run a private PostgreSQL cluster (restarts, replicas).
+export AI_DATA_TEST_PG_BIN='$PG_BIN'
+export AI_DATA_TEST_PG_OS_USER='$( [ "$(id -u)" = 0 ] && echo "$PG_USER" )'
+export AI_DATA_TEST_PG_CLUSTERS_DIR='$STATE/clusters'
 ENV
   ln -sfn "$STATE" "$ROOT/.stores"
 }
 
 cmd_start() {
-  mkdir -p "$STATE"
-  chmod 755 "$STATE"
+  mkdir -p "$STATE/clusters"
+  chmod 755 "$STATE" "$STATE/clusters"
   for store in $STORES; do "start_$store"; done
   write_env
   log "env file: $STATE/env"

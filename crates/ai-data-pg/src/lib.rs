@@ -1,6 +1,41 @@
-//! PostgreSQL + pgvector: pooled sqlx client, migrations, typed repositories (issue 3).
+//! PostgreSQL + pgvector for the AI platform: a configured pool
+//! ([`PgConfig`] -> [`PgDatabase`], with optional read replicas), the
+//! platform schema as embedded, versioned migrations ([`MIGRATOR`]), and
+//! typed repositories for users, groups and permissions, data sources,
+//! models and text embeddings. Errors are [`ai_data_core::Error`]s
+//! ([`map_sqlx`] documents the mapping).
 //!
-//! The crate has its place in the workspace; its API arrives with its issue.
-//! Shared configuration, errors and health checks come from [`ai_data_core`].
+//! ```no_run
+//! # async fn demo() -> ai_data_core::Result<()> {
+//! use ai_data_pg::{GroupRepo, NewUser, PgConfig, PgDatabase, UserRepo};
+//!
+//! let db = PgDatabase::connect(&PgConfig::from_env()?).await?;
+//! db.migrate().await?;
+//! let user = UserRepo::new(db.clone()).create(NewUser::new("bob", "bob@example.com", "pw")).await?;
+//! let can = GroupRepo::new(db).user_has_permission(user.id, "models.deploy").await?;
+//! # Ok(()) }
+//! ```
 
-pub use ai_data_core::{Error, ErrorKind, Result};
+mod admin;
+mod config;
+mod db;
+mod error;
+mod password;
+pub mod repo;
+
+pub use admin::bootstrap_admin;
+pub use config::{PgConfig, DEFAULT_APPLICATION_NAME};
+pub use db::{PgDatabase, ReadFrom, REPLICA_ACQUIRE_TIMEOUT, REPLICA_COOLDOWN};
+pub use error::map_sqlx;
+pub use password::{hash_password, verify_password};
+pub use repo::data_sources::{ConnectionInfo, DataSource, DataSourceRepo, NewDataSource};
+pub use repo::embeddings::{
+    NewTextEmbedding, TextEmbedding, TextEmbeddingHit, TextEmbeddingRepo, TEXT_EMBEDDING_DIM,
+};
+pub use repo::groups::{Group, GroupRepo};
+pub use repo::models::{Model, ModelRepo, ModelVersion, NewModel, NewModelVersion};
+pub use repo::users::{NewUser, User, UserRepo, UserUpdate};
+
+/// The platform schema's migrations, embedded at compile time from
+/// `crates/ai-data-pg/migrations`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -27,6 +27,8 @@ mod kafka;
 mod mongo;
 #[cfg(feature = "pg")]
 mod pg;
+#[cfg(feature = "pg")]
+mod pg_cluster;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -36,6 +38,8 @@ pub use kafka::{kafka, KafkaTest};
 pub use mongo::{mongo, MongoTest};
 #[cfg(feature = "pg")]
 pub use pg::{pg, PgTestDb};
+#[cfg(feature = "pg")]
+pub use pg_cluster::PgCluster;
 #[cfg(feature = "redis")]
 pub use redis::{redis, RedisTest};
 

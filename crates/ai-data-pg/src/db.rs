@@ -1,0 +1,232 @@
+//! `PgDatabase`: the primary pool, optional replica pools, and the read
+//! routing between them.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ai_data_core::{Error, HealthCheck, HealthReport, Result, RetryPolicy, Store};
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::error::SqlxResultExt;
+use crate::PgConfig;
+
+/// Where a read may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadFrom {
+    /// A replica when one is configured and answers, else the primary.
+    /// For reads that tolerate replication lag (lists, searches).
+    #[default]
+    Replica,
+    /// Always the primary: read-your-writes.
+    Primary,
+}
+
+/// The platform database: a primary pool and zero or more replica pools.
+///
+/// Cheap to clone (pools are reference-counted).
+///
+/// ```no_run
+/// # async fn demo() -> ai_data_core::Result<()> {
+/// use ai_data_pg::{PgConfig, PgDatabase};
+/// let db = PgDatabase::connect(&PgConfig::from_env()?).await?;
+/// db.migrate().await?;
+/// let version: String = sqlx::query_scalar("SELECT version()").fetch_one(db.primary()).await.unwrap();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgDatabase {
+    primary: PgPool,
+    replicas: Arc<[PgPool]>,
+    next_replica: Arc<AtomicUsize>,
+    /// Per replica: skip it until this instant (set after it failed).
+    replica_down_until: Arc<Mutex<Vec<Option<Instant>>>>,
+    retry: RetryPolicy,
+}
+
+/// How long a replica that failed is skipped before it is tried again.
+pub const REPLICA_COOLDOWN: Duration = Duration::from_secs(10);
+/// Replica pools give up on a checkout sooner than the primary's: a slow
+/// replica read falls back to the primary instead of waiting.
+pub const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl PgDatabase {
+    /// Build the pools. Connections are opened lazily, except that the
+    /// primary is pinged once so a wrong URL or password fails here.
+    pub async fn connect(config: &PgConfig) -> Result<Self> {
+        let primary = pool_options(config).connect_lazy_with(config.primary_options()?);
+        let replicas = config
+            .replica_options()?
+            .into_iter()
+            .map(|options: PgConnectOptions| {
+                let acquire = config
+                    .connection
+                    .pool
+                    .acquire_timeout
+                    .min(REPLICA_ACQUIRE_TIMEOUT);
+                pool_options(config)
+                    .acquire_timeout(acquire)
+                    .connect_lazy_with(options)
+            })
+            .collect::<Vec<_>>();
+        let db = Self::from_pools(primary, replicas);
+        sqlx::query("SELECT 1")
+            .execute(db.primary())
+            .await
+            .op("connect", "primary")?;
+        Ok(db)
+    }
+
+    /// Wrap existing pools (the first is the primary).
+    pub fn from_pools(primary: PgPool, replicas: Vec<PgPool>) -> Self {
+        PgDatabase {
+            primary,
+            replica_down_until: Arc::new(Mutex::new(vec![None; replicas.len()])),
+            replicas: replicas.into(),
+            next_replica: Arc::new(AtomicUsize::new(0)),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replace the retry policy used by [`PgDatabase::read`] and the repositories.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The primary pool (all writes, read-your-writes reads).
+    pub fn primary(&self) -> &PgPool {
+        &self.primary
+    }
+
+    /// The replica pools.
+    pub fn replicas(&self) -> &[PgPool] {
+        &self.replicas
+    }
+
+    /// Run a read. With [`ReadFrom::Replica`] it goes to the next replica
+    /// (round robin); if that replica fails with a retryable error (it is
+    /// down, restarting, unreachable) the read is repeated on the primary.
+    /// Retryable errors on the primary are retried by the retry policy.
+    pub async fn read<T, F, Fut>(&self, from: ReadFrom, op: F) -> Result<T>
+    where
+        F: Fn(PgPool) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        if from == ReadFrom::Replica {
+            if let Some(i) = self.pick_replica() {
+                match op(self.replicas[i].clone()).await {
+                    Err(e) if e.is_retryable() => {
+                        tracing::warn!(replica = i, error = %e, "replica read failed; reading from the primary");
+                        self.mark_replica_down(i);
+                    }
+                    other => return other,
+                }
+            }
+        }
+        self.write(|| op(self.primary.clone())).await
+    }
+
+    /// The next replica in round-robin order that is not cooling down.
+    fn pick_replica(&self) -> Option<usize> {
+        let n = self.replicas.len();
+        if n == 0 {
+            return None;
+        }
+        let now = Instant::now();
+        let down = self
+            .replica_down_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let start = self.next_replica.fetch_add(1, Ordering::Relaxed);
+        (0..n)
+            .map(|k| (start + k) % n)
+            .find(|&i| down[i].is_none_or(|until| until <= now))
+    }
+
+    fn mark_replica_down(&self, i: usize) {
+        let mut down = self
+            .replica_down_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        down[i] = Some(Instant::now() + REPLICA_COOLDOWN);
+    }
+
+    /// Run an operation on the primary under the retry policy.
+    pub async fn write<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        self.retry.run(op).await
+    }
+
+    /// Apply the embedded migrations ([`crate::MIGRATOR`]) on the primary.
+    /// Safe to run twice and from several processes at once: sqlx holds an
+    /// advisory lock while migrating and skips applied versions.
+    pub async fn migrate(&self) -> Result<()> {
+        crate::MIGRATOR.run(&self.primary).await.map_err(|e| {
+            Error::new(ai_data_core::ErrorKind::Backend, "migration failed")
+                .with_store(Store::Postgres)
+                .with_operation("migrate")
+                .with_source(e)
+        })
+    }
+}
+
+fn pool_options(config: &PgConfig) -> PgPoolOptions {
+    let pool = &config.connection.pool;
+    PgPoolOptions::new()
+        .max_connections(pool.max_size)
+        .min_connections(pool.min_idle)
+        .acquire_timeout(pool.acquire_timeout)
+        .idle_timeout(pool.idle_timeout)
+        .max_lifetime(pool.max_lifetime)
+        .test_before_acquire(config.test_before_acquire)
+}
+
+#[async_trait]
+impl HealthCheck for PgDatabase {
+    /// `SELECT version()` and the pgvector version on the primary, plus
+    /// whether each replica answers.
+    async fn check(&self) -> Result<HealthReport> {
+        let primary = self.primary.clone();
+        let mut report = HealthReport::measure(Store::Postgres, async move {
+            let version: String = sqlx::query_scalar("SELECT version()")
+                .fetch_one(&primary)
+                .await
+                .op("health", "version()")?;
+            Ok(Some(version))
+        })
+        .await?;
+        let vector: Option<String> =
+            sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+                .fetch_optional(&self.primary)
+                .await
+                .op("health", "pg_extension")?;
+        report = report.with_detail("pgvector", vector.unwrap_or_else(|| "not installed".into()));
+        for (i, replica) in self.replicas.iter().enumerate() {
+            let status = tokio::time::timeout(
+                Duration::from_secs(2),
+                sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(replica),
+            )
+            .await;
+            let shown = match status {
+                Ok(Ok(true)) => "up (in recovery)".to_owned(),
+                Ok(Ok(false)) => "up (NOT in recovery: not a replica)".to_owned(),
+                Ok(Err(e)) => format!("down: {e}"),
+                Err(_) => "down: no answer within 2 s".to_owned(),
+            };
+            report = report.with_detail(format!("replica[{i}]"), shown);
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,248 @@
+//! `data_platform.text_embeddings`: 1536-d cosine embeddings with an HNSW index.
+
+use ai_data_core::{Error, Result};
+use chrono::{DateTime, Utc};
+use pgvector::Vector;
+use sqlx::FromRow;
+
+use crate::error::SqlxResultExt;
+use crate::{PgDatabase, ReadFrom};
+
+const TABLE: &str = "data_platform.text_embeddings";
+
+/// Dimension of `data_platform.text_embeddings.embedding` (the seed's `vector(1536)`).
+pub const TEXT_EMBEDDING_DIM: usize = 1536;
+
+/// Rows per `INSERT ... SELECT FROM UNNEST` statement: large enough to
+/// amortise round trips, small enough to keep one statement's memory modest.
+const INSERT_CHUNK: usize = 1000;
+
+/// A stored embedding (without its vector).
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct TextEmbedding {
+    /// Primary key.
+    pub id: i32,
+    /// Dataset the record belongs to.
+    pub dataset_id: Option<i32>,
+    /// The record's id in its dataset.
+    pub record_id: Option<String>,
+    /// The embedded text.
+    pub text_content: Option<String>,
+    /// Insert time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An embedding to store.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewTextEmbedding {
+    /// Dataset.
+    pub dataset_id: Option<i32>,
+    /// Record id.
+    pub record_id: Option<String>,
+    /// Text.
+    pub text_content: Option<String>,
+    /// The vector, [`TEXT_EMBEDDING_DIM`] finite components.
+    pub embedding: Vec<f32>,
+}
+
+impl NewTextEmbedding {
+    /// An embedding of `text` from `dataset_id`.
+    pub fn new(
+        dataset_id: i32,
+        record_id: impl Into<String>,
+        text: impl Into<String>,
+        embedding: Vec<f32>,
+    ) -> Self {
+        NewTextEmbedding {
+            dataset_id: Some(dataset_id),
+            record_id: Some(record_id.into()),
+            text_content: Some(text.into()),
+            embedding,
+        }
+    }
+}
+
+/// A search hit: the row and its cosine distance (`1 - cos`).
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct TextEmbeddingHit {
+    /// The row.
+    #[sqlx(flatten)]
+    pub row: TextEmbedding,
+    /// Cosine distance to the query.
+    pub distance: f64,
+}
+
+/// Batch insert, k-NN search by cosine (through the HNSW index), delete by dataset.
+///
+/// ```no_run
+/// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
+/// use ai_data_pg::{NewTextEmbedding, TextEmbeddingRepo, TEXT_EMBEDDING_DIM};
+/// let repo = TextEmbeddingRepo::new(db);
+/// let v = vec![0.1_f32; TEXT_EMBEDDING_DIM];
+/// repo.insert_batch(&[NewTextEmbedding::new(7, "doc-1", "hello", v.clone())]).await?;
+/// let hits = repo.search(&v, 5, Some(7)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TextEmbeddingRepo {
+    db: PgDatabase,
+    reads: ReadFrom,
+}
+
+impl TextEmbeddingRepo {
+    /// Searches go to a replica when there is one.
+    pub fn new(db: PgDatabase) -> Self {
+        TextEmbeddingRepo {
+            db,
+            reads: ReadFrom::Replica,
+        }
+    }
+
+    /// Every read from the primary (read-your-writes).
+    #[must_use]
+    pub fn primary_only(mut self) -> Self {
+        self.reads = ReadFrom::Primary;
+        self
+    }
+
+    /// Insert all rows in one transaction, `INSERT ... SELECT FROM UNNEST`
+    /// in chunks (never row by row). Every vector is checked first: one bad
+    /// vector rejects the batch before anything is written. Returns the new ids.
+    pub async fn insert_batch(&self, rows: &[NewTextEmbedding]) -> Result<Vec<i32>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        for (i, row) in rows.iter().enumerate() {
+            check_vector(&row.embedding).map_err(|e| {
+                Error::invalid_input(format!("row {i}: {}", e.message())).with_target(TABLE)
+            })?;
+        }
+        let mut tx = self
+            .db
+            .primary()
+            .begin()
+            .await
+            .op("insert embeddings", TABLE)?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let dataset: Vec<Option<i32>> = chunk.iter().map(|r| r.dataset_id).collect();
+            let record: Vec<Option<String>> = chunk.iter().map(|r| r.record_id.clone()).collect();
+            let text: Vec<Option<String>> = chunk.iter().map(|r| r.text_content.clone()).collect();
+            let vectors: Vec<Vector> = chunk
+                .iter()
+                .map(|r| Vector::from(r.embedding.clone()))
+                .collect();
+            let mut chunk_ids: Vec<i32> = sqlx::query_scalar(
+                "INSERT INTO data_platform.text_embeddings (dataset_id, record_id, text_content, embedding) \
+                 SELECT * FROM UNNEST($1::int4[], $2::varchar[], $3::text[], $4::vector[]) RETURNING id",
+            )
+            .bind(&dataset)
+            .bind(&record)
+            .bind(&text)
+            .bind(&vectors)
+            .fetch_all(&mut *tx)
+            .await
+            .op("insert embeddings", TABLE)?;
+            ids.append(&mut chunk_ids);
+        }
+        tx.commit().await.op("insert embeddings", TABLE)?;
+        Ok(ids)
+    }
+
+    /// The `k` nearest rows by cosine distance, optionally within one dataset.
+    ///
+    /// The query is `ORDER BY embedding <=> $1 LIMIT $2`, the shape the HNSW
+    /// index serves. With a dataset filter, pgvector's iterative index scan
+    /// (`hnsw.iterative_scan = strict_order`, set for this transaction only)
+    /// keeps scanning until `k` matching rows are found.
+    pub async fn search(
+        &self,
+        query: &[f32],
+        k: u32,
+        dataset_id: Option<i32>,
+    ) -> Result<Vec<TextEmbeddingHit>> {
+        check_vector(query)?;
+        if k == 0 || k > 1000 {
+            return Err(Error::invalid_input("k must be between 1 and 1000"));
+        }
+        let vector = Vector::from(query.to_vec());
+        self.db
+            .read(self.reads, |pool| {
+                let vector = vector.clone();
+                async move {
+                    let mut tx = pool.begin().await.op("search embeddings", TABLE)?;
+                    let hits = match dataset_id {
+                        None => {
+                            sqlx::query_as::<_, TextEmbeddingHit>(
+                                "SELECT id, dataset_id, record_id, text_content, created_at, \
+                             embedding <=> $1 AS distance FROM data_platform.text_embeddings \
+                             ORDER BY embedding <=> $1 LIMIT $2",
+                            )
+                            .bind(&vector)
+                            .bind(i64::from(k))
+                            .fetch_all(&mut *tx)
+                            .await
+                        }
+                        Some(dataset) => {
+                            sqlx::query("SET LOCAL hnsw.iterative_scan = strict_order")
+                                .execute(&mut *tx)
+                                .await
+                                .op("search embeddings", TABLE)?;
+                            sqlx::query_as::<_, TextEmbeddingHit>(
+                                "SELECT id, dataset_id, record_id, text_content, created_at, \
+                                 embedding <=> $1 AS distance FROM data_platform.text_embeddings \
+                                 WHERE dataset_id = $3 ORDER BY embedding <=> $1 LIMIT $2",
+                            )
+                            .bind(&vector)
+                            .bind(i64::from(k))
+                            .bind(dataset)
+                            .fetch_all(&mut *tx)
+                            .await
+                        }
+                    }
+                    .op("search embeddings", TABLE)?;
+                    tx.commit().await.op("search embeddings", TABLE)?;
+                    Ok(hits)
+                }
+            })
+            .await
+    }
+
+    /// Delete every row of a dataset; how many.
+    pub async fn delete_by_dataset(&self, dataset_id: i32) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM data_platform.text_embeddings WHERE dataset_id = $1")
+            .bind(dataset_id)
+            .execute(self.db.primary())
+            .await
+            .op("delete embeddings", TABLE)?;
+        Ok(done.rows_affected())
+    }
+
+    /// Rows in a dataset.
+    pub async fn count_by_dataset(&self, dataset_id: i32) -> Result<i64> {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM data_platform.text_embeddings WHERE dataset_id = $1",
+        )
+        .bind(dataset_id)
+        .fetch_one(self.db.primary())
+        .await
+        .op("count embeddings", TABLE)
+    }
+}
+
+/// Dimension and finiteness, before any I/O.
+fn check_vector(v: &[f32]) -> Result<()> {
+    if v.len() != TEXT_EMBEDDING_DIM {
+        return Err(Error::invalid_input(format!(
+            "embedding has {} dimensions, {TABLE} expects {TEXT_EMBEDDING_DIM}",
+            v.len()
+        )));
+    }
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(Error::invalid_input(format!(
+            "embedding component {i} is NaN or infinite"
+        )));
+    }
+    Ok(())
+}

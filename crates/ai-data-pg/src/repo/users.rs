@@ -1,0 +1,300 @@
+//! `auth.users`.
+
+use ai_data_core::{Error, ErrorKind, Result};
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use crate::error::SqlxResultExt;
+use crate::password::{hash_password, verify_password};
+use crate::{PgDatabase, ReadFrom};
+
+const TABLE: &str = "auth.users";
+const COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_superuser, \
+                       date_joined, last_login, organization_id, updated_at";
+
+/// A platform user. The password hash is never loaded into this struct.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct User {
+    /// Primary key.
+    pub id: i32,
+    /// Unique login name.
+    pub username: String,
+    /// Unique e-mail.
+    pub email: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Inactive users cannot log in and hold no permissions.
+    pub is_active: bool,
+    /// Superusers hold every permission.
+    pub is_superuser: bool,
+    /// When the account was created.
+    pub date_joined: DateTime<Utc>,
+    /// Last successful [`UserRepo::verify`].
+    pub last_login: Option<DateTime<Utc>>,
+    /// Organisation, if any.
+    pub organization_id: Option<i32>,
+    /// Maintained by a trigger.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user to create.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// E-mail.
+    pub email: String,
+    /// Plain-text password; hashed with Argon2id before it reaches the database.
+    pub password: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Organisation.
+    pub organization_id: Option<i32>,
+    /// Superuser flag.
+    pub is_superuser: bool,
+}
+
+impl NewUser {
+    /// A user with the required fields.
+    pub fn new(
+        username: impl Into<String>,
+        email: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        NewUser {
+            username: username.into(),
+            email: email.into(),
+            password: password.into(),
+            ..Default::default()
+        }
+    }
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password", &"***")
+            .field("is_superuser", &self.is_superuser)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct UserUpdate {
+    /// New e-mail.
+    pub email: Option<String>,
+    /// New given name.
+    pub first_name: Option<String>,
+    /// New family name.
+    pub last_name: Option<String>,
+    /// New organisation.
+    pub organization_id: Option<i32>,
+}
+
+/// Users: create with a hashed password, verify, look up, update, deactivate, list.
+///
+/// ```no_run
+/// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
+/// use ai_data_pg::{NewUser, UserRepo};
+/// let users = UserRepo::new(db);
+/// let alice = users.create(NewUser::new("alice", "alice@example.com", "correct horse")).await?;
+/// assert!(users.verify("alice", "correct horse").await?.is_some());
+/// let page = users.list(None, 50).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct UserRepo {
+    db: PgDatabase,
+    reads: ReadFrom,
+}
+
+impl UserRepo {
+    /// Lists go to a replica when there is one; lookups by key to the primary.
+    pub fn new(db: PgDatabase) -> Self {
+        UserRepo {
+            db,
+            reads: ReadFrom::Replica,
+        }
+    }
+
+    /// Every read from the primary (read-your-writes).
+    #[must_use]
+    pub fn primary_only(mut self) -> Self {
+        self.reads = ReadFrom::Primary;
+        self
+    }
+
+    /// Create a user; the password is hashed with Argon2id.
+    /// A taken username or e-mail is [`ErrorKind::Conflict`].
+    pub async fn create(&self, user: NewUser) -> Result<User> {
+        validate_username_email(&user.username, &user.email)?;
+        let hash = hash_password(user.password.clone()).await?;
+        let sql = format!(
+            "INSERT INTO auth.users (username, email, password_hash, first_name, last_name, organization_id, is_superuser) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+        );
+        sqlx::query_as::<_, User>(&sql)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&hash)
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(user.organization_id)
+            .bind(user.is_superuser)
+            .fetch_one(self.db.primary())
+            .await
+            .op("create user", TABLE)
+    }
+
+    /// The user whose username and password match, if active; records `last_login`.
+    pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>> {
+        let row: Option<(i32, String)> = sqlx::query_as(
+            "SELECT id, password_hash FROM auth.users WHERE username = $1 AND is_active",
+        )
+        .bind(username)
+        .fetch_optional(self.db.primary())
+        .await
+        .op("verify user", TABLE)?;
+        let Some((id, hash)) = row else {
+            // Hash anyway so that timing does not reveal whether the user exists.
+            let _ = hash_password(password.to_owned()).await;
+            return Ok(None);
+        };
+        if !verify_password(password.to_owned(), hash).await? {
+            return Ok(None);
+        }
+        let sql =
+            format!("UPDATE auth.users SET last_login = now() WHERE id = $1 RETURNING {COLUMNS}");
+        sqlx::query_as::<_, User>(&sql)
+            .bind(id)
+            .fetch_optional(self.db.primary())
+            .await
+            .op("verify user", TABLE)
+    }
+
+    /// Replace the password.
+    pub async fn set_password(&self, id: i32, password: &str) -> Result<()> {
+        let hash = hash_password(password.to_owned()).await?;
+        let done = sqlx::query("UPDATE auth.users SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .execute(self.db.primary())
+            .await
+            .op("set password", TABLE)?;
+        found(done.rows_affected(), id)
+    }
+
+    /// By id; `NotFound` when absent.
+    pub async fn get(&self, id: i32) -> Result<User> {
+        self.get_where("id", id, id.to_string()).await
+    }
+
+    /// By username; `NotFound` when absent.
+    pub async fn get_by_username(&self, username: &str) -> Result<User> {
+        self.get_where("username", username, username.to_owned())
+            .await
+    }
+
+    /// By e-mail; `NotFound` when absent.
+    pub async fn get_by_email(&self, email: &str) -> Result<User> {
+        self.get_where("email", email, email.to_owned()).await
+    }
+
+    /// `column` is one of ours, never caller input.
+    async fn get_where<V>(&self, column: &'static str, value: V, key: String) -> Result<User>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE {column} = $1");
+        sqlx::query_as::<_, User>(&sql)
+            .bind(value)
+            .fetch_optional(self.db.primary())
+            .await
+            .op("get user", TABLE)?
+            .ok_or_else(|| not_found(&key))
+    }
+
+    /// Apply `update`; returns the updated user.
+    pub async fn update(&self, id: i32, update: UserUpdate) -> Result<User> {
+        if let Some(email) = &update.email {
+            validate_username_email("x", email)?;
+        }
+        let sql = format!(
+            "UPDATE auth.users SET email = COALESCE($2, email), first_name = COALESCE($3, first_name), \
+             last_name = COALESCE($4, last_name), organization_id = COALESCE($5, organization_id) \
+             WHERE id = $1 RETURNING {COLUMNS}"
+        );
+        sqlx::query_as::<_, User>(&sql)
+            .bind(id)
+            .bind(update.email)
+            .bind(update.first_name)
+            .bind(update.last_name)
+            .bind(update.organization_id)
+            .fetch_optional(self.db.primary())
+            .await
+            .op("update user", TABLE)?
+            .ok_or_else(|| not_found(&id.to_string()))
+    }
+
+    /// Mark inactive: the user can no longer log in and holds no permission.
+    pub async fn deactivate(&self, id: i32) -> Result<()> {
+        let done = sqlx::query("UPDATE auth.users SET is_active = false WHERE id = $1")
+            .bind(id)
+            .execute(self.db.primary())
+            .await
+            .op("deactivate user", TABLE)?;
+        found(done.rows_affected(), id)
+    }
+
+    /// Up to `limit` users with id greater than `after` (keyset pagination:
+    /// pass the last id of the previous page).
+    pub async fn list(&self, after: Option<i32>, limit: u32) -> Result<Vec<User>> {
+        let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE id > $1 ORDER BY id LIMIT $2");
+        self.db
+            .read(self.reads, |pool| {
+                let sql = sql.clone();
+                async move {
+                    sqlx::query_as::<_, User>(&sql)
+                        .bind(after.unwrap_or(0))
+                        .bind(i64::from(limit))
+                        .fetch_all(&pool)
+                        .await
+                        .op("list users", TABLE)
+                }
+            })
+            .await
+    }
+}
+
+fn validate_username_email(username: &str, email: &str) -> Result<()> {
+    if username.trim().is_empty() || username.chars().count() > 150 {
+        return Err(Error::invalid_input("username must be 1 to 150 characters"));
+    }
+    if email.chars().count() > 254 || !email.contains('@') {
+        return Err(Error::invalid_input(
+            "email must contain '@' and be at most 254 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn not_found(key: &str) -> Error {
+    Error::new(ErrorKind::NotFound, format!("no user {key}")).with_target(TABLE)
+}
+
+fn found(rows: u64, id: i32) -> Result<()> {
+    if rows == 0 {
+        Err(not_found(&id.to_string()))
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,160 @@
+//! Each error mapping, provoked for real.
+
+mod common;
+
+use std::time::Duration;
+
+use ai_data_core::ErrorKind;
+use ai_data_pg::{map_sqlx, GroupRepo, NewUser, PgConfig, PgDatabase, UserRepo};
+
+#[tokio::test]
+async fn unique_violation_is_conflict_naming_the_constraint() {
+    let Some((_t, db)) = common::migrated().await else {
+        return;
+    };
+    let users = UserRepo::new(db);
+    users
+        .create(NewUser::new("dup", "dup@example.com", "pw"))
+        .await
+        .expect("first");
+    let err = users
+        .create(NewUser::new("dup", "other@example.com", "pw"))
+        .await
+        .expect_err("dup");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.message().contains("users_username_key"), "{err}");
+    assert!(!err.is_retryable());
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "driver error kept"
+    );
+}
+
+#[tokio::test]
+async fn foreign_key_violation_is_invalid_input() {
+    let Some((_t, db)) = common::migrated().await else {
+        return;
+    };
+    let err = GroupRepo::new(db)
+        .grant_to_user(424_242, "x.y")
+        .await
+        .expect_err("fk");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("foreign key"), "{err}");
+}
+
+#[tokio::test]
+async fn statement_timeout_is_a_retryable_timeout() {
+    let Some(test_db) = ai_data_testkit::pg().await else {
+        return;
+    };
+    let config = PgConfig::from_url(&test_db.url)
+        .expect("url")
+        .with_statement_timeout(Some(Duration::from_millis(100)));
+    let db = PgDatabase::connect(&config).await.expect("connect");
+    let err = sqlx::query("SELECT pg_sleep(5)")
+        .execute(db.primary())
+        .await
+        .map_err(|e| map_sqlx(e, "sleep", "-"))
+        .expect_err("cancelled");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn serialization_failure_is_retryable() {
+    let Some((_t, db)) = common::migrated().await else {
+        return;
+    };
+    sqlx::query(
+        "INSERT INTO service_platform.system_config (key, value) VALUES ('k', '1'), ('j', '1')",
+    )
+    .execute(db.primary())
+    .await
+    .expect("seed rows");
+    let mut a = db.primary().begin().await.expect("tx a");
+    let mut b = db.primary().begin().await.expect("tx b");
+    for tx in [&mut a, &mut b] {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+            .execute(&mut **tx)
+            .await
+            .expect("iso");
+        sqlx::query("SELECT sum((value)::text::int) FROM service_platform.system_config")
+            .execute(&mut **tx)
+            .await
+            .expect("read");
+    }
+    sqlx::query("UPDATE service_platform.system_config SET value = '2' WHERE key = 'k'")
+        .execute(&mut *a)
+        .await
+        .expect("a writes");
+    sqlx::query("UPDATE service_platform.system_config SET value = '2' WHERE key = 'j'")
+        .execute(&mut *b)
+        .await
+        .expect("b writes");
+    a.commit().await.expect("a commits");
+    let err = b
+        .commit()
+        .await
+        .map_err(|e| map_sqlx(e, "commit", "system_config"))
+        .expect_err("b must fail");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn terminated_backend_is_a_retryable_connect_error() {
+    let Some((_t, db)) = common::migrated().await else {
+        return;
+    };
+    let mut victim = db.primary().acquire().await.expect("connection");
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *victim)
+        .await
+        .expect("pid");
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(db.primary())
+        .await
+        .expect("terminate");
+    assert!(killed);
+    let err = sqlx::query("SELECT 1")
+        .execute(&mut *victim)
+        .await
+        .map_err(|e| map_sqlx(e, "select", "-"))
+        .expect_err("connection was terminated");
+    assert_eq!(err.kind(), ErrorKind::Connect, "{err:?}");
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn wrong_password_is_auth_and_closed_port_is_connect() {
+    let Some(test_db) = ai_data_testkit::pg().await else {
+        return;
+    };
+    let mut url = url::Url::parse(&test_db.url).expect("url");
+    url.set_password(Some("definitely-wrong"))
+        .expect("password");
+    let err = PgDatabase::connect(&PgConfig::from_url(url.as_str()).expect("url"))
+        .await
+        .expect_err("auth");
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("definitely-wrong"));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut config =
+        PgConfig::from_url(&format!("postgres://postgres@127.0.0.1:{port}/postgres")).expect("url");
+    config.connection.pool.acquire_timeout = Duration::from_secs(1);
+    let err = PgDatabase::connect(&config)
+        .await
+        .expect_err("nothing listens");
+    assert!(
+        matches!(err.kind(), ErrorKind::Connect | ErrorKind::Timeout),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+}
