@@ -31,6 +31,8 @@ mod pg;
 mod pg_cluster;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_server;
 
 #[cfg(feature = "kafka")]
 pub use kafka::{kafka, KafkaTest};
@@ -42,6 +44,8 @@ pub use pg::{pg, PgTestDb};
 pub use pg_cluster::PgCluster;
 #[cfg(feature = "redis")]
 pub use redis::{redis, RedisTest};
+#[cfg(feature = "redis")]
+pub use redis_server::RedisServer;
 
 use std::path::PathBuf;
 
@@ -116,6 +120,7 @@ pub(crate) fn docker_available() -> bool {
 
 /// Run async cleanup from `Drop`, on a thread with its own runtime, and
 /// wait for it (a test's runtime may be shutting down).
+#[cfg(any(feature = "pg", feature = "mongo"))]
 pub(crate) fn cleanup_blocking<F, Fut>(make: F)
 where
     F: FnOnce() -> Fut + Send + 'static,

@@ -1,0 +1,182 @@
+//! Connecting, health, and driver errors provoked for real.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use ai_data_core::{EnvSource, ErrorKind, HealthCheck, Store};
+use ai_data_mongo::bson::{doc, Document};
+use ai_data_mongo::mongodb;
+use ai_data_mongo::{from_driver_error, server_code, LogLevel, MongoConfig, MongoStore, SystemLog};
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    port
+}
+
+#[tokio::test]
+async fn server_down_is_a_quick_retryable_connect_error() {
+    let port = closed_port();
+    let config = MongoConfig::from_url(&format!("mongodb://127.0.0.1:{port}/ai_platform"))
+        .expect("parses")
+        .with_server_selection_timeout(Duration::from_millis(400))
+        .with_connect_timeout(Duration::from_millis(400));
+    let start = Instant::now();
+    let err = MongoStore::connect(&config)
+        .await
+        .expect_err("nobody listens");
+    let elapsed = start.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Connect, "{err:?}");
+    assert!(err.is_retryable());
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert_eq!(err.store(), Some(Store::Mongo));
+    assert_eq!(err.operation(), Some("connect"));
+    let source = std::error::Error::source(&err).expect("driver error kept");
+    assert!(source.downcast_ref::<mongodb::error::Error>().is_some());
+
+    // The lazy store fails the same way on first use, through the health check.
+    let lazy = MongoStore::connect_lazy(&config).await.expect("no I/O yet");
+    let checks: Vec<Box<dyn HealthCheck>> = vec![Box::new(lazy)];
+    let err = checks[0].check().await.expect_err("down");
+    assert_eq!(err.kind(), ErrorKind::Connect);
+}
+
+#[tokio::test]
+async fn health_reports_version_database_and_transactions() {
+    let Some((m, _)) = common::store().await else {
+        return;
+    };
+    let store = MongoStore::connect(&common::config(&m))
+        .await
+        .expect("connects");
+    let report = store.health().await.expect("healthy");
+    assert_eq!(report.store, Store::Mongo);
+    let version = report.server_version.as_deref().expect("version");
+    assert!(
+        version
+            .split('.')
+            .next()
+            .is_some_and(|major| major.parse::<u32>().is_ok()),
+        "{version}"
+    );
+    assert_eq!(report.details["database"], m.database);
+    // SecantusDB presents itself as a one-node replica set.
+    assert_eq!(report.details["transactions"], "supported");
+    assert!(report.details.contains_key("replica_set"));
+}
+
+#[tokio::test]
+async fn config_from_the_environment_reaches_the_server() {
+    let Some((m, _)) = common::store().await else {
+        return;
+    };
+    let env = EnvSource::from_pairs([
+        ("AI_DATA_MONGO_URL", m.url.as_str()),
+        ("AI_DATA_MONGO_DATABASE", m.database.as_str()),
+        ("AI_DATA_MONGO_APP_NAME", "ai-data-tests"),
+        ("AI_DATA_MONGO_SERVER_SELECTION_TIMEOUT", "5s"),
+        ("AI_DATA_MONGO_POOL_MAX_SIZE", "4"),
+    ]);
+    let config = MongoConfig::from_env_source(&env).expect("loads");
+    assert_eq!(config.database(), m.database);
+    let store = MongoStore::connect(&config).await.expect("connects");
+    assert_eq!(store.database().name(), m.database);
+    let id = store
+        .logs()
+        .insert_one(&SystemLog::new(
+            LogLevel::Info,
+            "env",
+            "configured from env",
+        ))
+        .await
+        .expect("insert");
+    let stored = m
+        .db()
+        .collection::<Document>("system_logs")
+        .find_one(doc! { "_id": id })
+        .await
+        .expect("find")
+        .expect("written to the configured database");
+    assert_eq!(
+        stored.get_str("message").expect("message"),
+        "configured from env"
+    );
+}
+
+#[tokio::test]
+async fn duplicate_key_is_a_permanent_conflict_with_context() {
+    let Some((m, store)) = common::store().await else {
+        return;
+    };
+    store.bootstrap().await.expect("bootstrap");
+    let log = SystemLog::new(LogLevel::Error, "dup", "secret-ish value 4111-1111");
+    store.logs().insert_one(&log).await.expect("first insert");
+    let err = store
+        .logs()
+        .insert_one(&log)
+        .await
+        .expect_err("same _id again");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert!(!err.is_retryable());
+    assert_eq!(err.store(), Some(Store::Mongo));
+    assert_eq!(err.operation(), Some("insert_one"));
+    assert_eq!(
+        err.target(),
+        Some(format!("{}.system_logs", m.database).as_str())
+    );
+    assert!(err.message().contains("_id_"), "{err}");
+    let driver = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<mongodb::error::Error>())
+        .expect("driver error kept");
+    assert_eq!(server_code(driver), Some(11000));
+    // The message names the index, not the duplicated value.
+    let id_hex = log.id.expect("id").to_hex();
+    assert!(!err.to_string().contains(&id_hex), "{err}");
+}
+
+#[tokio::test]
+async fn a_write_conflict_in_a_transaction_is_retryable() {
+    let Some((m, _)) = common::store().await else {
+        return;
+    };
+    let coll = m.db().collection::<Document>("conflicts");
+    coll.insert_one(doc! { "_id": 1, "v": 0 })
+        .await
+        .expect("seed");
+    let mut first = m.client.start_session().await.expect("session");
+    let mut second = m.client.start_session().await.expect("session");
+    first.start_transaction().await.expect("txn 1");
+    second.start_transaction().await.expect("txn 2");
+    coll.update_one(doc! { "_id": 1 }, doc! { "$set": { "v": 1 } })
+        .session(&mut first)
+        .await
+        .expect("first writer");
+    let driver = coll
+        .update_one(doc! { "_id": 1 }, doc! { "$set": { "v": 2 } })
+        .session(&mut second)
+        .await
+        .expect_err("second writer conflicts");
+    assert!(driver.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR));
+    let err = from_driver_error(driver, "update_one", "t.conflicts");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert!(err.is_retryable(), "TransientTransactionError is retryable");
+    first.commit_transaction().await.expect("commit");
+    let _ = second.abort_transaction().await;
+}
+
+#[tokio::test]
+async fn unknown_command_is_unsupported() {
+    let Some((m, _)) = common::store().await else {
+        return;
+    };
+    let driver = m
+        .db()
+        .run_command(doc! { "noSuchCommandAtAll": 1 })
+        .await
+        .expect_err("unknown command");
+    let err = from_driver_error(driver, "run_command", m.database.clone());
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err:?}");
+}
