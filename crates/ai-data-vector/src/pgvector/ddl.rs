@@ -1,0 +1,123 @@
+//! SQL text for the registry, a collection's table and its indexes. Every
+//! name placed into SQL is a validated identifier, and quoted.
+
+use crate::{CollectionSpec, FieldKind, IndexSpec, Metric};
+
+/// The registry table, in the store's schema.
+pub(crate) const REGISTRY: &str = "_vector_collections";
+
+/// `"schema"."name"`.
+pub(crate) fn qualified(schema: &str, name: &str) -> String {
+    format!("\"{schema}\".\"{name}\"")
+}
+
+/// The distance operator and the index operator class of a metric. They
+/// must match, or the planner cannot use the index.
+pub(crate) fn operator(metric: Metric) -> (&'static str, &'static str) {
+    match metric {
+        Metric::Cosine => ("<=>", "vector_cosine_ops"),
+        // pgvector's <#> is the negative inner product: our `Dot` distance.
+        Metric::Dot => ("<#>", "vector_ip_ops"),
+        Metric::L2 => ("<->", "vector_l2_ops"),
+    }
+}
+
+/// Statements that create the schema, the registry and the helper
+/// functions the typed columns use (idempotent).
+pub(crate) fn init(schema: &str) -> Vec<String> {
+    let registry = qualified(schema, REGISTRY);
+    vec![
+        format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {registry} (\
+               name text PRIMARY KEY, \
+               dimension integer NOT NULL, \
+               metric text NOT NULL, \
+               embedding_model text, \
+               spec jsonb NOT NULL, \
+               created_at timestamptz NOT NULL DEFAULT now())"
+        ),
+        // Declared IMMUTABLE so generated columns may call them: the inputs
+        // are RFC 3339 timestamps with an explicit offset (validated on
+        // write), whose value does not depend on the session's time zone.
+        format!(
+            "CREATE OR REPLACE FUNCTION \"{schema}\"._ai_data_ts(text) RETURNS timestamptz \
+             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT $1::timestamptz $$"
+        ),
+        format!(
+            "CREATE OR REPLACE FUNCTION \"{schema}\"._ai_data_text_list(jsonb) RETURNS text[] \
+             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS \
+             $$ SELECT CASE WHEN jsonb_typeof($1) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text($1)) END $$"
+        ),
+        format!(
+            "CREATE OR REPLACE FUNCTION \"{schema}\"._ai_data_int_list(jsonb) RETURNS bigint[] \
+             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS \
+             $$ SELECT CASE WHEN jsonb_typeof($1) = 'array' THEN ARRAY(SELECT x::bigint FROM jsonb_array_elements_text($1) x) END $$"
+        ),
+    ]
+}
+
+/// `CREATE TABLE` for a collection: id, vector, the JSON payload, and one
+/// generated, typed column `f<i>` per declared field, so filters compare
+/// typed values (and can use indexes) without parsing JSON per row.
+pub(crate) fn create_table(schema: &str, spec: &CollectionSpec) -> String {
+    let mut columns = vec![
+        "id uuid PRIMARY KEY".to_owned(),
+        format!("embedding vector({}) NOT NULL", spec.dimension),
+        "payload jsonb NOT NULL".to_owned(),
+    ];
+    for (i, field) in spec.fields.iter().enumerate() {
+        let name = &field.name;
+        let (sql_type, expr) = match field.kind {
+            FieldKind::Text => ("text", format!("payload->>'{name}'")),
+            FieldKind::Int => ("bigint", format!("(payload->>'{name}')::bigint")),
+            FieldKind::Float => (
+                "double precision",
+                format!("(payload->>'{name}')::double precision"),
+            ),
+            FieldKind::Bool => ("boolean", format!("(payload->>'{name}')::boolean")),
+            FieldKind::Timestamp => (
+                "timestamptz",
+                format!("\"{schema}\"._ai_data_ts(payload->>'{name}')"),
+            ),
+            FieldKind::TextList => (
+                "text[]",
+                format!("\"{schema}\"._ai_data_text_list(payload->'{name}')"),
+            ),
+            FieldKind::IntList => (
+                "bigint[]",
+                format!("\"{schema}\"._ai_data_int_list(payload->'{name}')"),
+            ),
+        };
+        columns.push(format!(
+            "f{i} {sql_type} GENERATED ALWAYS AS ({expr}) STORED"
+        ));
+    }
+    format!(
+        "CREATE TABLE {} ({})",
+        qualified(schema, &spec.name),
+        columns.join(", ")
+    )
+}
+
+/// The vector index (none for `Exact`) and one index per declared field
+/// (b-tree for scalars, GIN for lists).
+pub(crate) fn create_indexes(schema: &str, spec: &CollectionSpec) -> Vec<String> {
+    let table = qualified(schema, &spec.name);
+    let (_, opclass) = operator(spec.metric);
+    let mut out = Vec::new();
+    match spec.index {
+        IndexSpec::Hnsw { m, ef_construction } => out.push(format!(
+            "CREATE INDEX ON {table} USING hnsw (embedding {opclass}) WITH (m = {m}, ef_construction = {ef_construction})"
+        )),
+        IndexSpec::IvfFlat { lists } => out.push(format!(
+            "CREATE INDEX ON {table} USING ivfflat (embedding {opclass}) WITH (lists = {lists})"
+        )),
+        IndexSpec::Exact => {}
+    }
+    for (i, field) in spec.fields.iter().enumerate() {
+        let method = if field.kind.is_list() { "gin" } else { "btree" };
+        out.push(format!("CREATE INDEX ON {table} USING {method} (f{i})"));
+    }
+    out
+}
