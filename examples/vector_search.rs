@@ -4,6 +4,8 @@
 //!
 //! ```sh
 //! cargo run --example vector_search --features vector
+//! # against pgvector (the local stores: scripts/stores.sh start):
+//! AI_DATA_PG_URL="$AI_DATA_TEST_PG_URL" cargo run --example vector_search --features vector,pg
 //! ```
 //!
 //! It runs against the embedded `MemoryStore`. The backend is chosen in one
@@ -35,17 +37,22 @@ struct Document {
     tags: Vec<String>,
 }
 
-/// Pick the backend. Today: the in-memory exact store.
-fn open_store() -> Arc<dyn VectorStore> {
+/// Pick the backend: pgvector when `AI_DATA_PG_URL` is set (and the `pg`
+/// feature is on), else the in-memory exact store. Nothing below this
+/// function depends on the choice.
+async fn open_store() -> ai_data::core::Result<Arc<dyn VectorStore>> {
+    #[cfg(feature = "pg")]
     if std::env::var_os("AI_DATA_PG_URL").is_some() {
-        // pgvector goes here: when `PgVectorStore` (ai-data-vector, on
-        // ai-data-pg's pool) lands, open it from the `AI_DATA_PG_*`
-        // settings and return it instead of the MemoryStore below.
-        println!(
-            "AI_DATA_PG_URL is set, but the pgvector backend is not built yet: using MemoryStore"
-        );
+        let config = ai_data::pg::PgConfig::from_env()?;
+        println!("backend: pgvector at {config}");
+        let db = ai_data::pg::PgDatabase::connect(&config).await?;
+        let store = ai_data::vector::PgVectorStore::connect(db, "data_platform").await?;
+        // A fresh collection each run, so the example can run again.
+        store.drop_collection("example_documents").await?;
+        return Ok(Arc::new(store));
     }
-    Arc::new(MemoryStore::new())
+    println!("backend: MemoryStore (set AI_DATA_PG_URL and enable `pg` for pgvector)");
+    Ok(Arc::new(MemoryStore::new()))
 }
 
 /// A deterministic stand-in for an embedding model: documents of a topic
@@ -100,7 +107,7 @@ fn show(label: &str, hits: &[ai_data::vector::TypedHit<Document>]) {
 
 #[tokio::main]
 async fn main() -> ai_data::core::Result<()> {
-    let store = open_store();
+    let store = open_store().await?;
     let caps = store.capabilities();
     println!(
         "backend: {store:?}\nmetrics {:?}, max k {}, max batch {}",

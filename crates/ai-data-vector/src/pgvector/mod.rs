@@ -14,6 +14,7 @@
 //! for that transaction only, so a filtered search still returns `k` rows
 //! when `k` exist.
 
+mod copy;
 mod ddl;
 #[macro_use]
 mod sql_filter;
@@ -26,6 +27,7 @@ use std::sync::{Arc, RwLock};
 use ai_data_core::{ErrorKind, Store};
 use ai_data_pg::{map_sqlx, PgDatabase, ReadFrom};
 use async_trait::async_trait;
+use futures::StreamExt;
 use pgvector::Vector;
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
@@ -41,6 +43,10 @@ use sql_filter::translate;
 
 /// Default schema of the collection tables.
 pub const DEFAULT_SCHEMA: &str = "data_platform";
+
+/// Rows per upsert statement: large enough to amortise a round trip, small
+/// enough that a batch spreads over several connections.
+const WRITE_CHUNK: usize = 1_000;
 
 /// pgvector's default `hnsw.ef_search`: an HNSW scan returns at most this
 /// many rows unless raised, so a larger `k` raises it.
@@ -65,6 +71,7 @@ pub struct PgVectorStore {
     db: PgDatabase,
     schema: String,
     reads: ReadFrom,
+    write_parallelism: usize,
     caps: Capabilities,
     specs: RwLock<HashMap<String, Arc<CollectionSpec>>>,
 }
@@ -79,6 +86,7 @@ impl PgVectorStore {
             db,
             schema: schema.to_owned(),
             reads: ReadFrom::Primary,
+            write_parallelism: 4,
             // 2,000: pgvector's limit for indexing `vector`; 1,000: its ef_search maximum.
             caps: Capabilities::new(2_000, 2_000, 1_000),
             specs: RwLock::new(HashMap::new()),
@@ -104,6 +112,15 @@ impl PgVectorStore {
     #[must_use]
     pub fn with_replica_reads(mut self) -> Self {
         self.reads = ReadFrom::Replica;
+        self
+    }
+
+    /// How many chunks of one upsert are written at once, each on its own
+    /// pooled connection (default 4; 1 writes them one after another).
+    /// Chunks are separate statements: an error may leave earlier chunks written.
+    #[must_use]
+    pub fn with_write_parallelism(mut self, n: usize) -> Self {
+        self.write_parallelism = n.max(1);
         self
     }
 
@@ -304,20 +321,36 @@ impl VectorStore for PgVectorStore {
              ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, payload = EXCLUDED.payload",
             self.table(collection)
         );
-        for chunk in plan.chunks(self.caps.max_batch_size) {
-            let ids: Vec<Uuid> = chunk.iter().map(|r| *r.id.as_uuid()).collect();
-            let vectors: Vec<Vector> = chunk
-                .iter()
-                .map(|r| Vector::from(r.vector.clone()))
-                .collect();
-            let payloads: Vec<Json<&Payload>> = chunk.iter().map(|r| Json(&r.payload)).collect();
-            sqlx::query(&sql)
-                .bind(&ids)
-                .bind(&vectors)
-                .bind(&payloads)
-                .execute(self.pool())
-                .await
-                .map_err(|e| pg(e, "upsert", collection))?;
+        // Chunks go over up to `write_parallelism` pooled connections at
+        // once: one statement stream is bound by one server backend.
+        let chunk_size = self.caps.max_batch_size.min(WRITE_CHUNK);
+        let sql: Arc<str> = sql.into();
+        let table: Arc<str> = self.table(collection).into();
+        let writes = plan
+            .chunks(chunk_size)
+            .map(|chunk| {
+                let write = ChunkWrite {
+                    copy: copy::encode(chunk)?,
+                    columns: UpsertColumns {
+                        ids: chunk.iter().map(|r| *r.id.as_uuid()).collect(),
+                        vectors: chunk
+                            .iter()
+                            .map(|r| Vector::from(r.vector.clone()))
+                            .collect(),
+                        payloads: chunk.iter().map(|r| Json(r.payload.clone())).collect(),
+                    },
+                };
+                Ok(write.run(
+                    self.pool().clone(),
+                    table.clone(),
+                    sql.clone(),
+                    collection.to_owned(),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut running = futures::stream::iter(writes).buffer_unordered(self.write_parallelism);
+        while let Some(done) = running.next().await {
+            done?;
         }
         Ok(plan.into_report())
     }
@@ -435,6 +468,63 @@ impl VectorStore for PgVectorStore {
             })
             .await?;
         Ok(finish(hits, query))
+    }
+}
+
+/// One chunk of an upsert, owned so it can run on its own connection
+/// alongside the others.
+///
+/// Fast path: `COPY ... (FORMAT BINARY)` straight into the table, which is
+/// what a bulk load of new ids needs. If an id already exists the COPY
+/// fails on the primary key, is rolled back, and the chunk goes through
+/// `INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO UPDATE` instead.
+struct ChunkWrite {
+    copy: Vec<u8>,
+    columns: UpsertColumns,
+}
+
+struct UpsertColumns {
+    ids: Vec<Uuid>,
+    vectors: Vec<Vector>,
+    payloads: Vec<Json<Payload>>,
+}
+
+impl ChunkWrite {
+    fn run(
+        self,
+        pool: PgPool,
+        table: Arc<str>,
+        upsert_sql: Arc<str>,
+        collection: String,
+    ) -> Pin<Box<dyn Future<Output = Result<()>> + Send>> {
+        Box::pin(async move {
+            let err = |e| pg(e, "upsert", &collection);
+            let mut tx = pool.begin().await.map_err(err)?;
+            let copied = async {
+                let statement =
+                    format!("COPY {table} (id, embedding, payload) FROM STDIN (FORMAT BINARY)");
+                let mut copy = tx.copy_in_raw(&statement).await?;
+                copy.send(self.copy.as_slice()).await?;
+                copy.finish().await
+            }
+            .await;
+            match copied {
+                Ok(_) => return tx.commit().await.map_err(err),
+                Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
+                    tx.rollback().await.map_err(err)?;
+                }
+                Err(e) => return Err(err(e)),
+            }
+            let c = &self.columns;
+            sqlx::query(&upsert_sql)
+                .bind(&c.ids)
+                .bind(&c.vectors)
+                .bind(&c.payloads)
+                .execute(&pool)
+                .await
+                .map_err(err)?;
+            Ok(())
+        })
     }
 }
 

@@ -1,0 +1,38 @@
+//! Shared set-up of the pgvector benches: the server URL and a runtime.
+//! Included with `#[path]` by each bench (criterion benches are separate crates).
+
+#![allow(dead_code)]
+
+use ai_data::pg::{PgConfig, PgDatabase};
+
+/// The PostgreSQL the benches use: `AI_DATA_PG_URL`, else the local
+/// stores' `AI_DATA_TEST_PG_URL` (from the environment or `.stores/env`).
+pub(crate) fn pg_url() -> String {
+    if let Ok(url) = std::env::var("AI_DATA_PG_URL") {
+        return url;
+    }
+    if let Ok(url) = std::env::var("AI_DATA_TEST_PG_URL") {
+        return url;
+    }
+    let env_file = concat!(env!("CARGO_MANIFEST_DIR"), "/.stores/env");
+    dotenvy::from_path_iter(env_file)
+        .ok()
+        .and_then(|iter| iter.filter_map(Result::ok).find(|(k, _)| k == "AI_DATA_TEST_PG_URL"))
+        .map(|(_, v)| v)
+        .expect("no PostgreSQL: set AI_DATA_PG_URL or run scripts/stores.sh start")
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+pub(crate) async fn database(max_connections: u32) -> PgDatabase {
+    let mut config = PgConfig::from_url(&pg_url()).expect("URL");
+    config.connection.pool.max_size = max_connections;
+    config.connection.pool.min_idle = max_connections;
+    PgDatabase::connect(&config).await.expect("connect to PostgreSQL")
+}
