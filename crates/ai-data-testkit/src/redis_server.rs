@@ -110,8 +110,15 @@ impl RedisServer {
     fn wait_ready(&mut self, limit: Duration) {
         let deadline = Instant::now() + limit;
         while !self.ping() {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("redis-server on port {} exited at start: {status}", self.port);
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "redis-server on port {} exited at start: {status}",
+                    self.port
+                );
             }
             assert!(
                 Instant::now() < deadline,

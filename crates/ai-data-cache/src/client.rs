@@ -1,0 +1,240 @@
+//! [`RedisClient`]: a connected fred pool built from a [`RedisConfig`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ai_data_core::Result;
+use fred::clients::{Client, Pool, WithOptions};
+use fred::interfaces::{ClientLike, KeysInterface};
+use fred::types::config::Options;
+use fred::types::scripts::Script;
+use fred::types::{FromValue, Key, MultipleKeys, MultipleValues};
+use futures::StreamExt;
+
+use crate::error::{map_fred, timed};
+use crate::{RedisConfig, Topology};
+
+/// A pool of fred connections to Redis (standalone, sentinel or cluster).
+///
+/// Cheap to clone: clones share the pool. Each connection pipelines
+/// concurrent commands, so there is no checkout: every command goes to the
+/// next connected client. Nothing here needs an exclusive connection (no
+/// blocking commands, no `WATCH`; atomic steps are Lua scripts), so no
+/// second pool (deadpool) is kept; [`RedisClient::pool`] gives fred's own
+/// pool for anything else.
+///
+/// `Debug` and `Display` show the configuration with the password as `***`.
+///
+/// ```no_run
+/// use ai_data_cache::{RedisClient, RedisConfig};
+/// use ai_data_core::HealthCheck;
+/// use fred::interfaces::KeysInterface;
+///
+/// # async fn demo() -> ai_data_core::Result<()> {
+/// let client = RedisClient::connect(RedisConfig::from_env()?).await?;
+/// let report = client.check().await?;
+/// println!("Redis {:?}, memory {}", report.server_version, report.details["used_memory"]);
+/// // fred's own API for anything this crate does not wrap:
+/// let _: () = client.pool().set("greeting", "hello", None, None, false).await.unwrap();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisClient {
+    pool: Pool,
+    config: Arc<RedisConfig>,
+}
+
+impl RedisClient {
+    /// Connect every pooled connection; fails fast (wrong password:
+    /// `ErrorKind::Auth`; nothing listening: `ErrorKind::Connect`; no
+    /// answer within three connect timeouts: `ErrorKind::Timeout`).
+    /// Afterwards, dropped connections reconnect by the config's
+    /// [`crate::Reconnect`] policy.
+    pub async fn connect(config: RedisConfig) -> Result<Self> {
+        let target = config.to_string();
+        let builder = config.fred_builder()?;
+        let pool = builder
+            .build_pool(config.pool_size)
+            .map_err(|e| map_fred(e, "connect", &target))?;
+        let limit = config.connection.connect_timeout.saturating_mul(3);
+        let connected = timed(limit, "connect", &target, async {
+            pool.init().await.map(drop)
+        })
+        .await;
+        if let Err(e) = connected {
+            let _ = tokio::time::timeout(Duration::from_secs(1), pool.quit()).await;
+            return Err(e);
+        }
+        Ok(RedisClient {
+            pool,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Connect with [`RedisConfig::from_env`].
+    pub async fn from_env() -> Result<Self> {
+        Self::connect(RedisConfig::from_env()?).await
+    }
+
+    /// fred's pool, for commands this crate does not wrap.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The configuration this client was built from.
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+
+    /// Whether the servers form a Redis Cluster (multi-key commands must
+    /// then stay within one hash slot).
+    pub fn is_clustered(&self) -> bool {
+        matches!(self.config.topology, Topology::Cluster { .. })
+    }
+
+    /// Close every connection.
+    pub async fn quit(&self) -> Result<()> {
+        let target = self.config.to_string();
+        timed(
+            self.config.command_timeout,
+            "quit",
+            &target,
+            self.pool.quit(),
+        )
+        .await
+    }
+
+    /// The next connected client of the pool.
+    pub(crate) fn next(&self) -> &Client {
+        self.pool.next_connected()
+    }
+
+    /// The next connected client, with commands that fail at once while it
+    /// is disconnected (no waiting for a reconnect) and give up after
+    /// `timeout` (fred's own per-command timer, so no second one is needed).
+    /// For caches: a slow or absent Redis must cost little.
+    pub(crate) fn fast(&self, timeout: Duration) -> WithOptions<Client> {
+        self.next().with_options(&Options {
+            timeout: Some(timeout.max(Duration::from_millis(1))),
+            fail_fast: true,
+            ..Options::default()
+        })
+    }
+
+    /// The configured timeout of one command.
+    pub(crate) fn command_timeout(&self) -> Duration {
+        self.config.command_timeout
+    }
+
+    /// `EVALSHA`, loading the script on `NOSCRIPT`, within the command timeout.
+    pub(crate) async fn eval<R, K, V>(
+        &self,
+        script: &Script,
+        keys: K,
+        args: V,
+        operation: &'static str,
+        target: &str,
+    ) -> Result<R>
+    where
+        R: FromValue,
+        K: Into<MultipleKeys> + Send,
+        V: TryInto<MultipleValues> + Send,
+        V::Error: Into<fred::error::Error> + Send,
+    {
+        self.eval_within(
+            self.command_timeout(),
+            script,
+            keys,
+            args,
+            operation,
+            target,
+        )
+        .await
+    }
+
+    /// [`eval`](Self::eval) within `limit`.
+    pub(crate) async fn eval_within<R, K, V>(
+        &self,
+        limit: Duration,
+        script: &Script,
+        keys: K,
+        args: V,
+        operation: &'static str,
+        target: &str,
+    ) -> Result<R>
+    where
+        R: FromValue,
+        K: Into<MultipleKeys> + Send,
+        V: TryInto<MultipleValues> + Send,
+        V::Error: Into<fred::error::Error> + Send,
+    {
+        timed(
+            limit,
+            operation,
+            target,
+            script.evalsha_with_reload(self.next(), keys, args),
+        )
+        .await
+    }
+
+    /// `UNLINK` these keys; in a cluster one key per command (they may sit
+    /// in different slots). Returns how many existed.
+    pub(crate) async fn unlink(&self, keys: Vec<Key>, target: &str) -> Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let limit = self.command_timeout();
+        if self.is_clustered() {
+            let each = keys
+                .into_iter()
+                .map(|key| timed(limit, "unlink", target, self.pool.unlink::<u64, _>(key)));
+            let counts = futures::future::try_join_all(each).await?;
+            Ok(counts.into_iter().sum())
+        } else {
+            timed(limit, "unlink", target, self.pool.unlink::<u64, _>(keys)).await
+        }
+    }
+
+    /// `SCAN` (every primary, in a cluster) for keys matching `pattern`,
+    /// calling `page` with each page of keys and summing what it returns.
+    /// Never `KEYS`.
+    pub(crate) async fn scan_pages<F, Fut>(&self, pattern: &str, mut page: F) -> Result<u64>
+    where
+        F: FnMut(Vec<Key>) -> Fut,
+        Fut: std::future::Future<Output = Result<u64>>,
+    {
+        let mut total = 0;
+        use fred::types::scan::Scanner;
+        let client = self.next();
+        let mut stream = if self.is_clustered() {
+            client.scan_cluster(pattern, Some(500), None).boxed()
+        } else {
+            client.scan(pattern, Some(500), None).boxed()
+        };
+        while let Some(result) = stream.next().await {
+            let mut result = result.map_err(|e| map_fred(e, "scan", pattern))?;
+            if let Some(keys) = result.take_results() {
+                total += page(keys).await?;
+            }
+            result.next();
+        }
+        Ok(total)
+    }
+}
+
+impl fmt::Debug for RedisClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisClient")
+            .field("config", &self.config)
+            .field("connected", &self.pool.is_connected())
+            .finish()
+    }
+}
+
+impl fmt::Display for RedisClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.config, f)
+    }
+}
