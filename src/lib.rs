@@ -1,7 +1,10 @@
 //! `ai-data`: typed, pooled, configured clients for the AI platform's stores.
 //!
 //! This facade re-exports each store crate behind a feature of the same name
-//! (`pg`, `mongo`, `vector`, `cache`, `stream`); [`core`] is always present.
+//! (`pg`, `mongo`, `vector`, `cache`, `stream`; `weaviate` and
+//! `weaviate-grpc` add the Weaviate backend to `vector`); [`core`] is always
+//! present. [`Platform::from_env`] builds every configured store's client
+//! in one call and checks them all with [`Platform::health`].
 //!
 //! ```
 //! use ai_data::core::{ErrorKind, Store};
@@ -10,6 +13,9 @@
 //! ```
 
 pub use ai_data_core as core;
+
+mod platform;
+pub use platform::{is_configured, Platform, PlatformHealth, PlatformOptions};
 
 #[cfg(feature = "cache")]
 pub use ai_data_cache as cache;

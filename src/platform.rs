@@ -1,0 +1,214 @@
+//! [`Platform`]: one call that builds every configured store's client from
+//! the environment (and Kubernetes Secret files), optionally migrates and
+//! bootstraps them, and reports one combined health check.
+
+use std::fmt;
+
+use ai_data_core::{EnvSource, Error, HealthCheck, HealthReport, Result, Store};
+
+/// What [`Platform::from_env_with`] does besides connecting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlatformOptions {
+    /// Apply PostgreSQL migrations.
+    pub migrate: bool,
+    /// Create MongoDB collections and indexes, and the seed's Kafka topics.
+    pub bootstrap: bool,
+}
+
+impl PlatformOptions {
+    /// Migrate PostgreSQL and bootstrap MongoDB and Kafka.
+    pub fn setup() -> Self {
+        PlatformOptions { migrate: true, bootstrap: true }
+    }
+}
+
+/// The clients of every store this build has a feature for and the
+/// environment configures. A store is configured when its endpoint variable
+/// is set: `AI_DATA_<STORE>_URL` or `_HOST` (Kafka: `AI_DATA_KAFKA_BOOTSTRAP_SERVERS`
+/// or `_HOST`). A store the environment does not mention stays `None`; a store
+/// it mentions but cannot reach is an error.
+///
+/// ```no_run
+/// # async fn demo() -> ai_data::core::Result<()> {
+/// use ai_data::{Platform, PlatformOptions};
+/// let platform = Platform::from_env_with(PlatformOptions::setup()).await?;
+/// let health = platform.health().await;
+/// println!("{health}");
+/// assert!(health.is_healthy());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Platform {
+    /// PostgreSQL (primary and replicas).
+    #[cfg(feature = "pg")]
+    pub pg: Option<ai_data_pg::PgDatabase>,
+    /// MongoDB.
+    #[cfg(feature = "mongo")]
+    pub mongo: Option<ai_data_mongo::MongoStore>,
+    /// Redis.
+    #[cfg(feature = "cache")]
+    pub redis: Option<ai_data_cache::RedisClient>,
+    /// Kafka: the configuration (for consumers) and a shared producer.
+    #[cfg(feature = "stream")]
+    pub kafka: Option<(ai_data_stream::KafkaConfig, ai_data_stream::Producer)>,
+}
+
+/// `AI_DATA_KAFKA_TOPIC_PARTITIONS` / `AI_DATA_KAFKA_TOPIC_REPLICATION` for the seed's topics.
+#[cfg(feature = "stream")]
+#[derive(serde::Deserialize)]
+struct TopicLayout {
+    topic_partitions: Option<i32>,
+    topic_replication: Option<i32>,
+}
+
+/// Whether the environment names an endpoint for `store`.
+pub fn is_configured(env: &EnvSource, store: Store) -> bool {
+    let var = |suffix: &str| env.get(&store.var(suffix)).is_some();
+    var("URL") || var("HOST") || (store == Store::Kafka && var("BOOTSTRAP_SERVERS"))
+}
+
+impl Platform {
+    /// Connect to every configured store (no migrations, no bootstrap).
+    pub async fn from_env() -> Result<Self> {
+        Self::from_env_with(PlatformOptions::default()).await
+    }
+
+    /// Connect to every configured store, then migrate / bootstrap as asked.
+    pub async fn from_env_with(options: PlatformOptions) -> Result<Self> {
+        Self::from_env_source(&EnvSource::from_process(), options).await
+    }
+
+    /// As [`Platform::from_env_with`], reading the given environment.
+    #[allow(unused_variables, unused_mut)]
+    pub async fn from_env_source(env: &EnvSource, options: PlatformOptions) -> Result<Self> {
+        let mut platform = Platform::default();
+        #[cfg(feature = "pg")]
+        if is_configured(env, Store::Postgres) {
+            let db = ai_data_pg::PgDatabase::connect(&ai_data_pg::PgConfig::from_env_source(env)?).await?;
+            if options.migrate {
+                db.migrate().await?;
+            }
+            platform.pg = Some(db);
+        }
+        #[cfg(feature = "mongo")]
+        if is_configured(env, Store::Mongo) {
+            let mongo = ai_data_mongo::MongoStore::connect(&ai_data_mongo::MongoConfig::from_env_source(env)?).await?;
+            if options.bootstrap {
+                mongo.bootstrap().await?.into_result()?;
+            }
+            platform.mongo = Some(mongo);
+        }
+        #[cfg(feature = "cache")]
+        if is_configured(env, Store::Redis) {
+            let config = ai_data_cache::RedisConfig::from_env_source(env)?;
+            platform.redis = Some(ai_data_cache::RedisClient::connect(config).await?);
+        }
+        #[cfg(feature = "stream")]
+        if is_configured(env, Store::Kafka) {
+            let config = ai_data_stream::KafkaConfig::from_env_source(env)?;
+            if options.bootstrap {
+                // The seed's layout (3 partitions, replication 2) unless the
+                // environment says otherwise (a one-broker test cluster needs 1).
+                let layout: TopicLayout = env.load(Store::Kafka)?;
+                let topics = ai_data_stream::seed_topics(
+                    "",
+                    layout.topic_partitions.unwrap_or(3),
+                    layout.topic_replication.unwrap_or(2),
+                );
+                ai_data_stream::Admin::new(&config)?.ensure_topics(&topics).await?.into_result()?;
+            }
+            let producer = ai_data_stream::Producer::connect(&config).await?;
+            platform.kafka = Some((config, producer));
+        }
+        Ok(platform)
+    }
+
+    /// Check every connected store, concurrently.
+    pub async fn health(&self) -> PlatformHealth {
+        let mut checks: Vec<(Store, &dyn HealthCheck)> = Vec::new();
+        #[cfg(feature = "pg")]
+        if let Some(pg) = &self.pg {
+            checks.push((Store::Postgres, pg));
+        }
+        #[cfg(feature = "mongo")]
+        if let Some(mongo) = &self.mongo {
+            checks.push((Store::Mongo, mongo));
+        }
+        #[cfg(feature = "cache")]
+        if let Some(redis) = &self.redis {
+            checks.push((Store::Redis, redis));
+        }
+        #[cfg(feature = "stream")]
+        if let Some((_, producer)) = &self.kafka {
+            checks.push((Store::Kafka, producer));
+        }
+        let results = futures::future::join_all(checks.iter().map(|(_, c)| c.check())).await;
+        PlatformHealth {
+            reports: checks.into_iter().map(|(s, _)| s).zip(results).collect(),
+        }
+    }
+}
+
+/// One health result per connected store.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PlatformHealth {
+    /// Each store's report or error.
+    pub reports: Vec<(Store, Result<HealthReport, Error>)>,
+}
+
+impl PlatformHealth {
+    /// Every connected store answered.
+    pub fn is_healthy(&self) -> bool {
+        self.reports.iter().all(|(_, r)| r.is_ok())
+    }
+}
+
+impl fmt::Display for PlatformHealth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (store, result) in &self.reports {
+            match result {
+                Ok(report) => writeln!(
+                    f,
+                    "{store:<9} up    {:>8.2?}  {}",
+                    report.latency,
+                    report.server_version.as_deref().unwrap_or("-")
+                )?,
+                Err(e) => writeln!(f, "{store:<9} DOWN  {e}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_is_configured_by_its_endpoint_variables() {
+        let env = EnvSource::from_pairs([
+            ("AI_DATA_PG_URL", "postgres://x/y"),
+            ("AI_DATA_REDIS_HOST", "cache"),
+            ("AI_DATA_KAFKA_BOOTSTRAP_SERVERS", "k:9092"),
+            ("AI_DATA_MONGO_PASSWORD", "only a password"),
+        ]);
+        assert!(is_configured(&env, Store::Postgres));
+        assert!(is_configured(&env, Store::Redis));
+        assert!(is_configured(&env, Store::Kafka));
+        assert!(!is_configured(&env, Store::Mongo));
+        assert!(!is_configured(&env, Store::Weaviate));
+    }
+
+    #[tokio::test]
+    async fn nothing_configured_is_an_empty_healthy_platform() {
+        let platform = Platform::from_env_source(&EnvSource::default(), PlatformOptions::setup())
+            .await
+            .expect("nothing to connect to");
+        let health = platform.health().await;
+        assert!(health.reports.is_empty());
+        assert!(health.is_healthy());
+    }
+}
