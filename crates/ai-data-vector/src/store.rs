@@ -147,3 +147,33 @@ pub trait VectorStoreExt: VectorStore {
 }
 
 impl<S: VectorStore + ?Sized> VectorStoreExt for S {}
+
+/// A shared store is a store: `Arc<PgVectorStore>` or `Arc<dyn VectorStore>`
+/// can be handed to decorators such as a cache.
+#[async_trait]
+impl<S: VectorStore + ?Sized> VectorStore for std::sync::Arc<S> {
+    fn capabilities(&self) -> &Capabilities {
+        (**self).capabilities()
+    }
+    async fn ensure_collection(&self, spec: &CollectionSpec) -> Result<bool> {
+        (**self).ensure_collection(spec).await
+    }
+    async fn drop_collection(&self, name: &str) -> Result<bool> {
+        (**self).drop_collection(name).await
+    }
+    async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
+        (**self).upsert(collection, records).await
+    }
+    async fn get(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
+        (**self).get(collection, ids).await
+    }
+    async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
+        (**self).delete(collection, selector).await
+    }
+    async fn count(&self, collection: &str, filter: Option<&Filter>) -> Result<u64> {
+        (**self).count(collection, filter).await
+    }
+    async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+        (**self).search(collection, query).await
+    }
+}
