@@ -6,11 +6,12 @@
 //! 2. create a user and register a model (PostgreSQL);
 //! 3. publish ingestion events for a small corpus (Kafka);
 //! 4. consume them at least once into pgvector (`PgVectorStore`), embedding
-//!    each document with a deterministic stand-in model;
+//!    each document with a deterministic stand-in model, and copy them into
+//!    Weaviate (the in-process contract fake unless `AI_DATA_WEAVIATE_URL` is set);
 //! 5. search, through a Redis cache in front of the vector store;
 //! 6. ship the tour's logs to MongoDB and count them by level.
 //!
-//! `cargo run --example platform_tour --features pg,mongo,vector,cache,stream`
+//! `cargo run --example platform_tour --features pg,mongo,vector,weaviate,cache,stream`
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -149,6 +150,28 @@ async fn main() -> Result<()> {
     if indexed != CORPUS.len() as u64 {
         return Err(Error::new(ErrorKind::Backend, "not every event reached the vector store"));
     }
+    // The same records into Weaviate through the same trait: a real server
+    // when AI_DATA_WEAVIATE_URL is set, else the in-process contract fake.
+    let fake;
+    let weaviate_config = if std::env::var_os("AI_DATA_WEAVIATE_URL").is_some() {
+        ai_data::vector::weaviate::WeaviateConfig::from_env()?
+    } else {
+        fake = ai_data_weaviate_fake::FakeWeaviate::new()
+            .start()
+            .await
+            .map_err(|e| Error::config(format!("cannot start the Weaviate fake: {e}")))?;
+        fake.config()
+    };
+    let weaviate = ai_data::vector::weaviate::WeaviateStore::connect(&weaviate_config).await?;
+    weaviate.ensure_collection(&spec).await?;
+    let all_ids: Vec<RecordId> = CORPUS.iter().map(|(id, _)| RecordId::from_key(id)).collect();
+    let copied = weaviate.upsert(&collection, &store.get(&collection, &all_ids).await?).await?;
+    println!(
+        "      the same {} records in Weaviate {} ({weaviate_config}){}",
+        copied.upserted,
+        weaviate.version(),
+        if std::env::var_os("AI_DATA_WEAVIATE_URL").is_some() { "" } else { " - the in-process contract fake" }
+    );
 
     let t = step(5, "search through the Redis cache");
     let cached = CachedVectorStore::new(store.clone(), redis.clone());
