@@ -44,14 +44,19 @@ async fn row_at_a_time(pool: &sqlx::PgPool, records: &[Record]) {
 fn bench(c: &mut Criterion) {
     let rt = support::runtime();
     let db = rt.block_on(support::database(4));
-    let store = rt.block_on(PgVectorStore::connect(db.clone(), "bench")).expect("store");
+    let store = rt
+        .block_on(PgVectorStore::connect(db.clone(), "bench"))
+        .expect("store");
     let records = clustered(7, N, DIM, 50);
 
     // One timed pass of each, for the vectors/s line and the ratio.
     let (ours, rows) = rt.block_on(async {
         fresh(&store, "ingest_upsert").await;
         let t = Instant::now();
-        store.upsert("ingest_upsert", &records).await.expect("upsert");
+        store
+            .upsert("ingest_upsert", &records)
+            .await
+            .expect("upsert");
         let ours = t.elapsed();
         fresh(&store, "ingest_rows").await;
         let t = Instant::now();
@@ -68,7 +73,10 @@ fn bench(c: &mut Criterion) {
     );
 
     let mut group = c.benchmark_group("ingest_pgvector_10k_x_768");
-    group.sample_size(10).measurement_time(Duration::from_secs(20)).throughput(Throughput::Elements(N as u64));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(N as u64));
     group.bench_function(BenchmarkId::new("vector_store_upsert", N), |b| {
         b.to_async(&rt).iter_custom(|iters| {
             let (store, records) = (&store, &records);
@@ -77,7 +85,10 @@ fn bench(c: &mut Criterion) {
                 for _ in 0..iters {
                     fresh(store, "ingest_upsert").await;
                     let t = Instant::now();
-                    store.upsert("ingest_upsert", records).await.expect("upsert");
+                    store
+                        .upsert("ingest_upsert", records)
+                        .await
+                        .expect("upsert");
                     total += t.elapsed();
                 }
                 total

@@ -17,7 +17,10 @@ pub(crate) fn pg_url() -> String {
     let env_file = concat!(env!("CARGO_MANIFEST_DIR"), "/.stores/env");
     dotenvy::from_path_iter(env_file)
         .ok()
-        .and_then(|iter| iter.filter_map(Result::ok).find(|(k, _)| k == "AI_DATA_TEST_PG_URL"))
+        .and_then(|iter| {
+            iter.filter_map(Result::ok)
+                .find(|(k, _)| k == "AI_DATA_TEST_PG_URL")
+        })
         .map(|(_, v)| v)
         .expect("no PostgreSQL: set AI_DATA_PG_URL or run scripts/stores.sh start")
 }
@@ -34,5 +37,7 @@ pub(crate) async fn database(max_connections: u32) -> PgDatabase {
     let mut config = PgConfig::from_url(&pg_url()).expect("URL");
     config.connection.pool.max_size = max_connections;
     config.connection.pool.min_idle = max_connections;
-    PgDatabase::connect(&config).await.expect("connect to PostgreSQL")
+    PgDatabase::connect(&config)
+        .await
+        .expect("connect to PostgreSQL")
 }

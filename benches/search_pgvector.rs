@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use ai_data::vector::conformance::{clustered, queries_near};
 use ai_data::vector::{
-    AccuracyHint, CollectionSpec, FieldKind, IndexSpec, MemoryStore, Metric, PgVectorStore, SearchQuery, VectorStore,
+    AccuracyHint, CollectionSpec, FieldKind, IndexSpec, MemoryStore, Metric, PgVectorStore,
+    SearchQuery, VectorStore,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use pgvector::Vector;
@@ -28,35 +29,51 @@ const COLLECTION: &str = "search_768";
 
 fn spec() -> CollectionSpec {
     CollectionSpec::new(COLLECTION, DIM, Metric::Cosine)
-        .with_index(IndexSpec::Hnsw { m: 16, ef_construction: 64 })
+        .with_index(IndexSpec::Hnsw {
+            m: 16,
+            ef_construction: 64,
+        })
         .with_field("cluster", FieldKind::Int)
 }
 
 fn bench(c: &mut Criterion) {
     let rt = support::runtime();
     let db = rt.block_on(support::database(4));
-    let store = rt.block_on(PgVectorStore::connect(db.clone(), "bench")).expect("store");
+    let store = rt
+        .block_on(PgVectorStore::connect(db.clone(), "bench"))
+        .expect("store");
     let records = clustered(SEED, N, DIM, CLUSTERS);
     rt.block_on(async {
         store.ensure_collection(&spec()).await.expect("collection");
         if store.count(COLLECTION, None).await.expect("count") != N as u64 {
             let started = Instant::now();
             store.upsert(COLLECTION, &records).await.expect("load");
-            sqlx::query("ANALYZE bench.search_768").execute(db.primary()).await.expect("analyze");
-            println!("loaded {N} x {DIM} into an HNSW-indexed table in {:.1?}", started.elapsed());
+            sqlx::query("ANALYZE bench.search_768")
+                .execute(db.primary())
+                .await
+                .expect("analyze");
+            println!(
+                "loaded {N} x {DIM} into an HNSW-indexed table in {:.1?}",
+                started.elapsed()
+            );
         }
     });
     let queries = queries_near(SEED, 100, DIM, CLUSTERS);
 
     // The hand-written baseline: the SQL the store issues, decoded into the same columns.
-    let sql = "SELECT id, (embedding <=> $1)::float8 AS distance, payload FROM \"bench\".\"search_768\" \
+    let sql =
+        "SELECT id, (embedding <=> $1)::float8 AS distance, payload FROM \"bench\".\"search_768\" \
                ORDER BY embedding <=> $1 LIMIT $2";
     let raw = |q: &Vec<f32>| {
         let pool = db.primary().clone();
         let v = Vector::from(q.clone());
         async move {
-            let rows: Vec<(uuid::Uuid, f64, Json<serde_json::Value>)> =
-                sqlx::query_as(sql).bind(v).bind(K as i64).fetch_all(&pool).await.expect("raw query");
+            let rows: Vec<(uuid::Uuid, f64, Json<serde_json::Value>)> = sqlx::query_as(sql)
+                .bind(v)
+                .bind(K as i64)
+                .fetch_all(&pool)
+                .await
+                .expect("raw query");
             rows
         }
     };
@@ -95,8 +112,14 @@ fn bench(c: &mut Criterion) {
     // Recall@10 against the exact answer (MemoryStore over the same records).
     rt.block_on(async {
         let exact = MemoryStore::new();
-        exact.ensure_collection(&spec().with_index(IndexSpec::Exact)).await.expect("exact");
-        exact.upsert(COLLECTION, &records).await.expect("exact load");
+        exact
+            .ensure_collection(&spec().with_index(IndexSpec::Exact))
+            .await
+            .expect("exact");
+        exact
+            .upsert(COLLECTION, &records)
+            .await
+            .expect("exact load");
         for ef in [40_u32, 100] {
             let mut found = 0;
             for q in &queries {
@@ -107,7 +130,8 @@ fn bench(c: &mut Criterion) {
                     .into_iter()
                     .map(|h| h.id)
                     .collect();
-                let query = SearchQuery::new(q.clone(), K).with_accuracy(AccuracyHint::ef_search(ef));
+                let query =
+                    SearchQuery::new(q.clone(), K).with_accuracy(AccuracyHint::ef_search(ef));
                 let got = store.search(COLLECTION, &query).await.expect("search");
                 found += got.iter().filter(|h| truth.contains(&h.id)).count();
             }
@@ -120,7 +144,9 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut group = c.benchmark_group("search_pgvector_10k_x_768");
-    group.sample_size(30).measurement_time(Duration::from_secs(8));
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(8));
     let mut i = 0;
     group.bench_function("raw_sqlx", |b| {
         b.to_async(&rt).iter(|| {

@@ -22,19 +22,46 @@ use ai_data::core::{Error, ErrorKind, Result};
 use ai_data::mongo::{LogLevel, SystemLog};
 use ai_data::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserRepo};
 use ai_data::stream::{Admin, Consumer, DocumentRef, IngestionRequest, Received, Topic, TopicSpec};
-use ai_data::vector::{CollectionSpec, FieldKind, Filter, Metric, PgVectorStore, Record, RecordId, SearchQuery, VectorStore};
+use ai_data::vector::{
+    CollectionSpec, FieldKind, Filter, Metric, PgVectorStore, Record, RecordId, SearchQuery,
+    VectorStore,
+};
 use ai_data::{Platform, PlatformOptions};
 
 const DIM: usize = 384;
 const CORPUS: [(&str, &str); 8] = [
-    ("pgvector", "pgvector adds vector similarity search to PostgreSQL with HNSW indexes"),
-    ("weaviate", "Weaviate stores objects and vectors and answers nearVector queries"),
-    ("redis", "Redis caches query results and keeps sessions with sliding expiry"),
-    ("kafka", "Kafka carries ingestion events that consumers process at least once"),
-    ("mongodb", "MongoDB keeps system logs and a task status cache with a TTL index"),
-    ("hnsw", "HNSW is a graph index for approximate nearest neighbour search"),
-    ("embeddings", "Embeddings map text to vectors so that similar texts are close"),
-    ("rag", "Retrieval augmented generation feeds retrieved documents to a model"),
+    (
+        "pgvector",
+        "pgvector adds vector similarity search to PostgreSQL with HNSW indexes",
+    ),
+    (
+        "weaviate",
+        "Weaviate stores objects and vectors and answers nearVector queries",
+    ),
+    (
+        "redis",
+        "Redis caches query results and keeps sessions with sliding expiry",
+    ),
+    (
+        "kafka",
+        "Kafka carries ingestion events that consumers process at least once",
+    ),
+    (
+        "mongodb",
+        "MongoDB keeps system logs and a task status cache with a TTL index",
+    ),
+    (
+        "hnsw",
+        "HNSW is a graph index for approximate nearest neighbour search",
+    ),
+    (
+        "embeddings",
+        "Embeddings map text to vectors so that similar texts are close",
+    ),
+    (
+        "rag",
+        "Retrieval augmented generation feeds retrieved documents to a model",
+    ),
 ];
 
 fn step(n: u32, what: &str) -> Instant {
@@ -46,12 +73,23 @@ fn step(n: u32, what: &str) -> Instant {
 /// normalised, so texts sharing words point the same way.
 fn embed(text: &str) -> Vec<f32> {
     let mut v = vec![0.0_f32; DIM];
-    for word in text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2) {
-        let h = word.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    for word in text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+    {
+        let h = word.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         v[(h % DIM as u64) as usize] += 1.0;
         v[((h >> 32) % DIM as u64) as usize] += 0.5;
     }
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::EPSILON);
     v.iter().map(|x| x / norm).collect()
 }
 
@@ -69,9 +107,16 @@ async fn main() -> Result<()> {
     let health = platform.health().await;
     print!("{health}");
     if !health.is_healthy() {
-        return Err(Error::new(ErrorKind::Connect, "a store is down: start them with scripts/stores.sh start"));
+        return Err(Error::new(
+            ErrorKind::Connect,
+            "a store is down: start them with scripts/stores.sh start",
+        ));
     }
-    let missing = |name: &str| Error::config(format!("{name} is not configured (AI_DATA_* variables): run scripts/tour.sh"));
+    let missing = |name: &str| {
+        Error::config(format!(
+            "{name} is not configured (AI_DATA_* variables): run scripts/tour.sh"
+        ))
+    };
     let pg = platform.pg.clone().ok_or_else(|| missing("PostgreSQL"))?;
     let mongo = platform.mongo.as_ref().ok_or_else(|| missing("MongoDB"))?;
     let redis = platform.redis.clone().ok_or_else(|| missing("Redis"))?;
@@ -80,30 +125,61 @@ async fn main() -> Result<()> {
 
     let t = step(2, "create a user, register a model (PostgreSQL)");
     let user = UserRepo::new(pg.clone())
-        .create(NewUser::new(format!("tour-{run}"), format!("tour-{run}@example.com"), "a tour passphrase"))
+        .create(NewUser::new(
+            format!("tour-{run}"),
+            format!("tour-{run}@example.com"),
+            "a tour passphrase",
+        ))
         .await?;
     let models = ModelRepo::new(pg.clone());
     let mut new_model = NewModel::new(format!("tour-embedder-{run}"), "hashing");
     new_model.use_case = Some("deterministic stand-in embeddings for the tour".into());
     new_model.created_by = Some(user.id);
     let model = models.register(new_model).await?;
-    models.add_version(model.id, NewModelVersion::new("1.0.0", serde_json::json!({"dim": DIM}))).await?;
-    println!("      user {} (id {}), model {} v1.0.0, in {:.2?}", user.username, user.id, model.name, t.elapsed());
-    logs.push(SystemLog::new(LogLevel::Info, "tour", format!("registered model {}", model.name)));
+    models
+        .add_version(
+            model.id,
+            NewModelVersion::new("1.0.0", serde_json::json!({"dim": DIM})),
+        )
+        .await?;
+    println!(
+        "      user {} (id {}), model {} v1.0.0, in {:.2?}",
+        user.username,
+        user.id,
+        model.name,
+        t.elapsed()
+    );
+    logs.push(SystemLog::new(
+        LogLevel::Info,
+        "tour",
+        format!("registered model {}", model.name),
+    ));
 
     let t = step(3, "publish ingestion events (Kafka)");
     let topic_name = format!("tour-ingestion-{run}");
     let spec = TopicSpec::new(&topic_name, 3, 1);
-    Admin::new(kafka)?.ensure_topics(&[spec.clone(), spec.dead_letter()]).await?.into_result()?;
+    Admin::new(kafka)?
+        .ensure_topics(&[spec.clone(), spec.dead_letter()])
+        .await?
+        .into_result()?;
     let topic = Topic::<IngestionRequest>::data_ingestion().with_name(&topic_name);
     for (id, text) in CORPUS {
-        let doc = DocumentRef::new(id, format!("memory://corpus/{id}")).with_metadata("text", serde_json::json!(text));
-        let request = IngestionRequest::new(format!("tour-{run}"), vec![doc]).with_requested_by(&user.username);
+        let doc = DocumentRef::new(id, format!("memory://corpus/{id}"))
+            .with_metadata("text", serde_json::json!(text));
+        let request = IngestionRequest::new(format!("tour-{run}"), vec![doc])
+            .with_requested_by(&user.username);
         producer.send(&topic, &request).await?;
     }
-    println!("      {} events on {topic_name} in {:.2?}", CORPUS.len(), t.elapsed());
+    println!(
+        "      {} events on {topic_name} in {:.2?}",
+        CORPUS.len(),
+        t.elapsed()
+    );
 
-    let t = step(4, "consume them into pgvector (at least once, idempotent upserts)");
+    let t = step(
+        4,
+        "consume them into pgvector (at least once, idempotent upserts)",
+    );
     let store = Arc::new(PgVectorStore::connect(pg.clone(), "data_platform").await?);
     let collection = format!("tour_{run}");
     let spec = CollectionSpec::new(&collection, DIM, Metric::Cosine)
@@ -114,9 +190,19 @@ async fn main() -> Result<()> {
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let done_tx = Arc::new(Mutex::new(Some(done_tx)));
     let handler = {
-        let (store, collection, seen, done_tx) = (store.clone(), collection.clone(), seen.clone(), done_tx.clone());
+        let (store, collection, seen, done_tx) = (
+            store.clone(),
+            collection.clone(),
+            seen.clone(),
+            done_tx.clone(),
+        );
         move |msg: Received<IngestionRequest>| {
-            let (store, collection, seen, done_tx) = (store.clone(), collection.clone(), seen.clone(), done_tx.clone());
+            let (store, collection, seen, done_tx) = (
+                store.clone(),
+                collection.clone(),
+                seen.clone(),
+                done_tx.clone(),
+            );
             async move {
                 let request = msg.payload();
                 let records: Vec<Record> = request
@@ -146,9 +232,15 @@ async fn main() -> Result<()> {
     };
     let summary = consumer.run(handler, all_done).await?;
     let indexed = store.count(&collection, None).await?;
-    println!("      consumed {summary:?}\n      {indexed} documents indexed in {:.2?}", t.elapsed());
+    println!(
+        "      consumed {summary:?}\n      {indexed} documents indexed in {:.2?}",
+        t.elapsed()
+    );
     if indexed != CORPUS.len() as u64 {
-        return Err(Error::new(ErrorKind::Backend, "not every event reached the vector store"));
+        return Err(Error::new(
+            ErrorKind::Backend,
+            "not every event reached the vector store",
+        ));
     }
     // The same records into Weaviate through the same trait: a real server
     // when AI_DATA_WEAVIATE_URL is set, else the in-process contract fake.
@@ -164,45 +256,80 @@ async fn main() -> Result<()> {
     };
     let weaviate = ai_data::vector::weaviate::WeaviateStore::connect(&weaviate_config).await?;
     weaviate.ensure_collection(&spec).await?;
-    let all_ids: Vec<RecordId> = CORPUS.iter().map(|(id, _)| RecordId::from_key(id)).collect();
-    let copied = weaviate.upsert(&collection, &store.get(&collection, &all_ids).await?).await?;
+    let all_ids: Vec<RecordId> = CORPUS
+        .iter()
+        .map(|(id, _)| RecordId::from_key(id))
+        .collect();
+    let copied = weaviate
+        .upsert(&collection, &store.get(&collection, &all_ids).await?)
+        .await?;
     println!(
         "      the same {} records in Weaviate {} ({weaviate_config}){}",
         copied.upserted,
         weaviate.version(),
-        if std::env::var_os("AI_DATA_WEAVIATE_URL").is_some() { "" } else { " - the in-process contract fake" }
+        if std::env::var_os("AI_DATA_WEAVIATE_URL").is_some() {
+            ""
+        } else {
+            " - the in-process contract fake"
+        }
     );
 
     let t = step(5, "search through the Redis cache");
     let cached = CachedVectorStore::new(store.clone(), redis.clone());
-    let query = SearchQuery::new(embed("which index does approximate nearest neighbour search"), 3)
-        .with_filter(Filter::eq("dataset", format!("tour-{run}")));
+    let query = SearchQuery::new(
+        embed("which index does approximate nearest neighbour search"),
+        3,
+    )
+    .with_filter(Filter::eq("dataset", format!("tour-{run}")));
     for attempt in ["first (miss)", "second (hit)"] {
         let q = Instant::now();
         let hits = cached.search(&collection, &query).await?;
         println!("      {attempt}: {:.2?}", q.elapsed());
         for hit in &hits {
-            let doc = hit.payload.as_ref().and_then(|p| p.get("doc")).and_then(|v| v.as_str()).unwrap_or("?");
+            let doc = hit
+                .payload
+                .as_ref()
+                .and_then(|p| p.get("doc"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("?");
             println!("        {:.4}  {doc}", hit.distance);
         }
     }
     let stats = cached.stats();
-    println!("      cache hits {}, misses {}, in {:.2?}", stats.hits, stats.misses, t.elapsed());
-    logs.push(SystemLog::new(LogLevel::Info, "tour", format!("cache hits {} misses {}", stats.hits, stats.misses)));
+    println!(
+        "      cache hits {}, misses {}, in {:.2?}",
+        stats.hits,
+        stats.misses,
+        t.elapsed()
+    );
+    logs.push(SystemLog::new(
+        LogLevel::Info,
+        "tour",
+        format!("cache hits {} misses {}", stats.hits, stats.misses),
+    ));
 
     let t = step(6, "ship logs (MongoDB)");
-    logs.push(SystemLog::new(LogLevel::Warn, "tour", "this is what a warning looks like"));
+    logs.push(SystemLog::new(
+        LogLevel::Warn,
+        "tour",
+        "this is what a warning looks like",
+    ));
     let repo = mongo.logs();
     let report = repo.insert_many(&logs).await?;
     let counts = repo.count_by_level(None, None).await?;
-    println!("      {} log entries written; per service and level:", report.inserted_ids.len());
+    println!(
+        "      {} log entries written; per service and level:",
+        report.inserted_ids.len()
+    );
     for count in counts.iter().filter(|c| c.service == "tour") {
         println!("        {count:?}");
     }
     println!("      in {:.2?}", t.elapsed());
 
     store.drop_collection(&collection).await?;
-    Admin::new(kafka)?.delete_topics(&[topic_name.as_str(), spec_dead_letter(&topic_name).as_str()]).await?;
+    Admin::new(kafka)?
+        .delete_topics(&[topic_name.as_str(), spec_dead_letter(&topic_name).as_str()])
+        .await?;
     println!("\ntour finished in {:.2?}", started.elapsed());
     Ok(())
 }

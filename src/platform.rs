@@ -19,7 +19,10 @@ pub struct PlatformOptions {
 impl PlatformOptions {
     /// Migrate PostgreSQL and bootstrap MongoDB and Kafka.
     pub fn setup() -> Self {
-        PlatformOptions { migrate: true, bootstrap: true }
+        PlatformOptions {
+            migrate: true,
+            bootstrap: true,
+        }
     }
 }
 
@@ -86,7 +89,8 @@ impl Platform {
         let mut platform = Platform::default();
         #[cfg(feature = "pg")]
         if is_configured(env, Store::Postgres) {
-            let db = ai_data_pg::PgDatabase::connect(&ai_data_pg::PgConfig::from_env_source(env)?).await?;
+            let db = ai_data_pg::PgDatabase::connect(&ai_data_pg::PgConfig::from_env_source(env)?)
+                .await?;
             if options.migrate {
                 db.migrate().await?;
             }
@@ -94,7 +98,10 @@ impl Platform {
         }
         #[cfg(feature = "mongo")]
         if is_configured(env, Store::Mongo) {
-            let mongo = ai_data_mongo::MongoStore::connect(&ai_data_mongo::MongoConfig::from_env_source(env)?).await?;
+            let mongo = ai_data_mongo::MongoStore::connect(
+                &ai_data_mongo::MongoConfig::from_env_source(env)?,
+            )
+            .await?;
             if options.bootstrap {
                 mongo.bootstrap().await?.into_result()?;
             }
@@ -112,12 +119,18 @@ impl Platform {
                 // The seed's layout (3 partitions, replication 2) unless the
                 // environment says otherwise (a one-broker test cluster needs 1).
                 let layout: TopicLayout = env.load(Store::Kafka)?;
-                let topics = ai_data_stream::seed_topics(
+                let mut topics = ai_data_stream::seed_topics(
                     "",
                     layout.topic_partitions.unwrap_or(3),
                     layout.topic_replication.unwrap_or(2),
                 );
-                ai_data_stream::Admin::new(&config)?.ensure_topics(&topics).await?.into_result()?;
+                // Consumers dead-letter into `<topic>` + the dead-letter suffix.
+                let dead_letters: Vec<_> = topics.iter().map(|t| t.dead_letter()).collect();
+                topics.extend(dead_letters);
+                ai_data_stream::Admin::new(&config)?
+                    .ensure_topics(&topics)
+                    .await?
+                    .into_result()?;
             }
             let producer = ai_data_stream::Producer::connect(&config).await?;
             platform.kafka = Some((config, producer));

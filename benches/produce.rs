@@ -1,0 +1,344 @@
+//! The Kafka client path, on librdkafka's in-process mock cluster
+//! (`rdkafka::mocking::MockCluster`, 3 brokers, a topic of 3 partitions,
+//! replication 2): no real broker, so the numbers are the client's cost
+//! (serialisation, queueing, batching, protocol, acknowledgements), not a
+//! cluster's.
+//!
+//! - `produce_100k_1kb/typed_producer` vs `produce_100k_1kb/raw_future_producer`:
+//!   100,000 keyed JSON events of ~1 KB through `Producer::send_batch`
+//!   against a hand-written rdkafka `FutureProducer` loop with the same
+//!   librdkafka configuration (`KafkaConfig::rdkafka_producer_config`: idempotent,
+//!   `acks=all`, `linger.ms=5`), the same serialisation, key and header,
+//!   every delivery awaited. Goal: typed >= 0.95x raw.
+//! - consumer throughput: the at-least-once `Consumer` (4 lanes per
+//!   partition, commits every second) with a no-op handler against a raw
+//!   `StreamConsumer` loop that only decodes, both reading the 100,000
+//!   events; timed from the first record to the last (the group join is
+//!   not counted).
+//!
+//! A summary (best and median of interleaved runs, and the ratios) is
+//! printed first. `cargo bench --features stream --bench produce`
+//! (`-- --test` runs each criterion case once).
+
+use std::collections::VecDeque;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ai_data::stream::{header, Consumer, KafkaConfig, Producer, Received, Topic, JSON};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rdkafka::consumer::{Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
+use serde::{Deserialize, Serialize};
+use tokio::runtime::Runtime;
+
+const EVENTS: usize = 100_000;
+thread_local! { static DEBUG_T: std::cell::RefCell<Instant> = std::cell::RefCell::new(Instant::now()); }
+const TOPIC: &str = "bench-events";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Event {
+    id: u64,
+    dataset_id: String,
+    document_uri: String,
+    body: String,
+}
+
+fn events() -> Vec<Event> {
+    let body: String = "lorem ipsum dolor sit amet ".repeat(36);
+    (0..EVENTS as u64)
+        .map(|id| Event {
+            id,
+            dataset_id: format!("dataset-{}", id % 64),
+            document_uri: format!("s3://ai-platform-docs/dataset-{}/doc-{id}.pdf", id % 64),
+            body: body.clone(),
+        })
+        .collect()
+}
+
+fn topic() -> Topic<Event> {
+    Topic::new(TOPIC).with_key(|e: &Event| e.dataset_id.clone())
+}
+
+async fn typed(producer: &Producer, topic: &Topic<Event>, events: &[Event]) -> usize {
+    let results = producer.send_batch(topic, events).await;
+    let delivered = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(
+        delivered,
+        events.len(),
+        "typed: {:?}",
+        results.iter().find(|r| r.is_err())
+    );
+    delivered
+}
+
+/// What a service would write with rdkafka directly: serialise, key,
+/// content-type header, enqueue, await every delivery; on a full queue,
+/// wait for the oldest delivery.
+async fn raw(producer: &FutureProducer, events: &[Event]) -> usize {
+    let mut pending: VecDeque<DeliveryFuture> = VecDeque::with_capacity(events.len());
+    let mut delivered = 0;
+    for event in events {
+        let payload = serde_json::to_vec(event).expect("serialise");
+        loop {
+            let headers = OwnedHeaders::new_with_capacity(1).insert(Header {
+                key: header::CONTENT_TYPE,
+                value: Some(JSON),
+            });
+            let record = FutureRecord::to(TOPIC)
+                .key(event.dataset_id.as_str())
+                .payload(payload.as_slice())
+                .headers(headers);
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    pending.push_back(delivery);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    if let Some(oldest) = pending.pop_front() {
+                        delivered += usize::from(matches!(oldest.await, Ok(Ok(_))));
+                    }
+                }
+                Err((e, _)) => panic!("raw send failed: {e}"),
+            }
+        }
+    }
+    for delivery in pending {
+        delivered += usize::from(matches!(delivery.await, Ok(Ok(_))));
+    }
+    assert_eq!(delivered, events.len(), "raw deliveries");
+    delivered
+}
+
+/// A fresh mock cluster (so that records do not pile up in memory across
+/// runs) with the bench topic.
+struct Mock {
+    cluster: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    config: KafkaConfig,
+}
+
+fn mock() -> Mock {
+    let cluster = MockCluster::new(3).expect("mock cluster");
+    cluster.create_topic(TOPIC, 3, 2).expect("mock topic");
+    let config = KafkaConfig::new(cluster.bootstrap_servers());
+    Mock { cluster, config }
+}
+
+/// One timed typed run on a fresh cluster and producer; connecting and the
+/// idempotent producer's id are settled by one record before the clock starts.
+async fn typed_run(events: &[Event]) -> Duration {
+    let m = mock();
+    let producer = Producer::new(&m.config).expect("typed producer");
+    let topic = topic();
+    producer.send(&topic, &events[0]).await.expect("warm-up");
+    let start = Instant::now();
+    typed(&producer, &topic, events).await;
+    let elapsed = start.elapsed();
+    drop(producer);
+    drop(m.cluster);
+    elapsed
+}
+
+/// One timed raw run, set up the same way.
+async fn raw_run(events: &[Event]) -> Duration {
+    let m = mock();
+    let producer: FutureProducer = m
+        .config
+        .rdkafka_producer_config()
+        .create()
+        .expect("raw producer");
+    raw(&producer, &events[..1]).await;
+    let start = Instant::now();
+    raw(&producer, events).await;
+    let elapsed = start.elapsed();
+    drop(producer);
+    drop(m.cluster);
+    elapsed
+}
+
+struct Setup {
+    rt: Runtime,
+    events: Vec<Event>,
+}
+
+fn setup() -> Setup {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    Setup {
+        rt,
+        events: events(),
+    }
+}
+
+fn stats(mut runs: Vec<Duration>) -> (Duration, Duration) {
+    runs.sort();
+    (runs[0], runs[runs.len() / 2])
+}
+
+fn per_second(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+async fn consume_typed(config: &KafkaConfig, group: &str) -> Duration {
+    let consumer = Consumer::new(&config.clone().with_group_id(group), topic())
+        .without_dead_letter()
+        .with_concurrency(4);
+    let metrics = consumer.metrics();
+    let first: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let handler = {
+        let first = first.clone();
+        move |msg: Received<Event>| {
+            let first = first.clone();
+            async move {
+                first.lock().expect("lock").get_or_insert_with(Instant::now);
+                black_box(msg.payload().id);
+                Ok(())
+            }
+        }
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(consumer.run(handler, async {
+        let _ = stopped.await;
+    }));
+    let mut run = run;
+    while metrics.snapshot().handled < EVENTS as u64 {
+        tokio::select! {
+            ended = &mut run => panic!("the consumer stopped early: {ended:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(1)) => {}
+        }
+        if DEBUG_T.with(|t| { let mut t = t.borrow_mut(); if t.elapsed() > Duration::from_secs(2) { *t = Instant::now(); true } else { false } }) { eprintln!("DEBUG {:?}", metrics.snapshot()); }
+    }
+    let end = Instant::now();
+    let _ = stop.send(());
+    run.await.expect("task").expect("consumer run");
+    let start = first.lock().expect("lock").expect("first record");
+    end - start
+}
+
+async fn consume_raw(config: &KafkaConfig, group: &str) -> Duration {
+    let consumer: StreamConsumer = config
+        .rdkafka_consumer_config(group)
+        .create()
+        .expect("raw consumer");
+    consumer.subscribe(&[TOPIC]).expect("subscribe");
+    let seen = AtomicU64::new(0);
+    let mut start = None;
+    while seen.load(Ordering::Relaxed) < EVENTS as u64 {
+        let message = consumer.recv().await.expect("record");
+        start.get_or_insert_with(Instant::now);
+        let event: Event =
+            serde_json::from_slice(message.payload().expect("payload")).expect("decode");
+        black_box(event.id);
+        seen.fetch_add(1, Ordering::Relaxed);
+    }
+    let end = Instant::now();
+    consumer
+        .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
+        .ok();
+    end - start.expect("first record")
+}
+
+fn summary(s: &Setup) {
+    println!(
+        "\nKafka benches run on librdkafka's in-process MOCK CLUSTER (rdkafka::mocking::MockCluster, 3 brokers,\n\
+         topic of 3 partitions x replication 2), not on a real Kafka: they measure the client path only.\n"
+    );
+    let (mut typed_runs, mut raw_runs) = (Vec::new(), Vec::new());
+    s.rt.block_on(async {
+        // Warm up both paths once.
+        typed_run(&s.events).await;
+        raw_run(&s.events).await;
+        for _ in 0..std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5) {
+            typed_runs.push(typed_run(&s.events).await);
+            raw_runs.push(raw_run(&s.events).await);
+        }
+    });
+    let (tb, tm) = stats(typed_runs);
+    let (rb, rm) = stats(raw_runs);
+    println!("produce {EVENTS} x ~1 KB (keyed JSON, content-type header, idempotent, acks=all), 5 interleaved runs:");
+    println!(
+        "  typed Producer::send_batch   best {:>8.0} msg/s  median {:>8.0} msg/s",
+        per_second(EVENTS, tb),
+        per_second(EVENTS, tm)
+    );
+    println!(
+        "  raw FutureProducer loop      best {:>8.0} msg/s  median {:>8.0} msg/s",
+        per_second(EVENTS, rb),
+        per_second(EVENTS, rm)
+    );
+    println!(
+        "  ratio typed/raw (throughput) best {:.3}x  median {:.3}x  (goal >= 0.95x)\n",
+        rb.as_secs_f64() / tb.as_secs_f64(),
+        rm.as_secs_f64() / tm.as_secs_f64()
+    );
+
+    // One cluster holding the 100,000 records; each run reads them all with
+    // a group of its own.
+    let m = mock();
+    let (mut typed_runs, mut raw_runs) = (Vec::new(), Vec::new());
+    s.rt.block_on(async {
+        let producer: FutureProducer = m
+            .config
+            .rdkafka_producer_config()
+            .create()
+            .expect("raw producer");
+        raw(&producer, &s.events).await;
+        for i in 0..3 {
+            typed_runs.push(consume_typed(&m.config, &format!("bench-typed-{i}")).await);
+            raw_runs.push(consume_raw(&m.config, &format!("bench-raw-{i}")).await);
+        }
+    });
+    let (tb, tm) = stats(typed_runs);
+    let (rb, rm) = stats(raw_runs);
+    println!(
+        "consume {EVENTS} records (JSON decode, from first record to last), 3 interleaved runs:"
+    );
+    println!(
+        "  Consumer (4 lanes/partition, at-least-once commits)  best {:>8.0} msg/s  median {:>8.0} msg/s",
+        per_second(EVENTS, tb),
+        per_second(EVENTS, tm)
+    );
+    println!(
+        "  raw StreamConsumer loop (no handler, no commits)     best {:>8.0} msg/s  median {:>8.0} msg/s",
+        per_second(EVENTS, rb),
+        per_second(EVENTS, rm)
+    );
+    println!(
+        "  ratio Consumer/raw (throughput) best {:.3}x  median {:.3}x\n",
+        rb.as_secs_f64() / tb.as_secs_f64(),
+        rm.as_secs_f64() / tm.as_secs_f64()
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    let s = setup();
+    summary(&s);
+    let mut group = c.benchmark_group("produce_100k_1kb");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15))
+        .warm_up_time(Duration::from_secs(1))
+        .throughput(Throughput::Elements(EVENTS as u64));
+    group.bench_function("typed_producer", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| s.rt.block_on(typed_run(&s.events)))
+                .sum()
+        })
+    });
+    group.bench_function("raw_future_producer", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| s.rt.block_on(raw_run(&s.events))).sum())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
