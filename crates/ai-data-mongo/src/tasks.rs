@@ -273,6 +273,11 @@ impl TaskStatusRepo {
                 .await;
             match result {
                 Ok(Some(status)) => return Ok(status),
+                // mongod always returns the document for an upsert with
+                // `ReturnDocument::After`; the stand-in server sometimes
+                // answers a concurrent first upsert with none. The entry
+                // exists by then, so one more round updates and returns it.
+                Ok(None) if attempt < 2 => attempt += 1,
                 Ok(None) => {
                     return Err(
                         Error::new(ErrorKind::Backend, "upsert returned no document")
@@ -281,7 +286,7 @@ impl TaskStatusRepo {
                             .with_target(self.ns.clone()),
                     )
                 }
-                Err(e) if attempt == 0 && is_duplicate_key(&e) => attempt += 1,
+                Err(e) if attempt < 2 && is_duplicate_key(&e) => attempt += 1,
                 Err(e) => return Err(map_err("find_one_and_update", &self.ns)(e)),
             }
         }
