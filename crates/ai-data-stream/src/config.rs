@@ -709,11 +709,7 @@ impl KafkaConfig {
             .set("session.timeout.ms", millis(session))
             .set("heartbeat.interval.ms", millis(session / 3))
             .set("auto.offset.reset", s.auto_offset_reset.as_str())
-            .set("enable.partition.eof", "false")
-            // The consumer moves records out of librdkafka's queue into its
-            // lanes quickly, but when that queue was full librdkafka waits
-            // this long (default 1 s) before fetching the partition again.
-            .set("fetch.queue.backoff.ms", "50");
+            .set("enable.partition.eof", "false");
         self.apply_properties(&mut c);
         c.set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false");

@@ -208,10 +208,7 @@ where
             topic,
             group_id: None,
             concurrency: DEFAULT_CONCURRENCY,
-            lane_capacity: std::env::var("XC")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(64),
+            lane_capacity: 16,
             retry: RetryPolicy::default().with_max_attempts(3),
             producer: None,
             commit_interval: Duration::from_secs(1),
@@ -407,10 +404,7 @@ where
             tasks: JoinSet::new(),
             concurrency: self.concurrency,
             lane_capacity: self.lane_capacity,
-            max_waiting: std::env::var("XW")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(MAX_WAITING),
+            max_waiting: 4 * self.lane_capacity * self.concurrency,
             counters: self.counters.clone(),
         };
         let outcome = run.poll(shutdown, fatal_rx, self.commit_interval).await;
@@ -439,13 +433,6 @@ where
         Ok(summary)
     }
 }
-
-/// Records of one partition waiting for full lanes before the partition is
-/// paused: above one fetch response's worth (`max.partition.fetch.bytes`,
-/// 1 MB, about a thousand 1 KB records), so that a burst does not pause it.
-/// Pausing makes librdkafka drop what it prefetched for the partition and
-/// fetch it again on resume.
-const MAX_WAITING: usize = 2048;
 
 /// How often records waiting for a full lane are retried when no lane
 /// signalled room (a fallback: lanes signal every record they take).
