@@ -1,34 +1,37 @@
 //! The Kafka client path, on librdkafka's in-process mock cluster
-//! (`rdkafka::mocking::MockCluster`, 3 brokers, a topic of 3 partitions,
-//! replication 2): no real broker, so the numbers are the client's cost
-//! (serialisation, queueing, batching, protocol, acknowledgements), not a
-//! cluster's.
+//! (`rdkafka::mocking::MockCluster`, 3 brokers, replication 2): no real
+//! broker, so the numbers are the client's cost (serialisation, queueing,
+//! batching, protocol, acknowledgements), not a cluster's.
 //!
 //! - `produce_100k_1kb/typed_producer` vs `produce_100k_1kb/raw_future_producer`:
-//!   100,000 keyed JSON events of ~1 KB through `Producer::send_batch`
-//!   against a hand-written rdkafka `FutureProducer` loop with the same
-//!   librdkafka configuration (`KafkaConfig::rdkafka_producer_config`: idempotent,
-//!   `acks=all`, `linger.ms=5`), the same serialisation, key and header,
-//!   every delivery awaited. Goal: typed >= 0.95x raw.
+//!   100,000 keyed JSON events of ~1 KB to a topic of 3 partitions through
+//!   `Producer::send_batch`, against a hand-written rdkafka `FutureProducer`
+//!   loop with the same librdkafka configuration
+//!   (`KafkaConfig::rdkafka_producer_config`: idempotent, `acks=all`,
+//!   `linger.ms=5`), the same serialisation, key and header, every delivery
+//!   awaited. Each run gets a fresh mock cluster and producer, warmed by one
+//!   record before the clock starts. Goal: typed >= 0.95x raw.
 //! - consumer throughput: the at-least-once `Consumer` (4 lanes per
 //!   partition, commits every second) with a no-op handler against a raw
-//!   `StreamConsumer` loop that only decodes, both reading the 100,000
-//!   events; timed from the first record to the last (the group join is
-//!   not counted).
+//!   `StreamConsumer` loop that only decodes, both reading the same
+//!   records; timed from the first record to the last (the group join is
+//!   not counted). The mock keeps at most 5 MB per partition, so this topic
+//!   has 32 partitions.
 //!
 //! A summary (best and median of interleaved runs, and the ratios) is
-//! printed first. `cargo bench --features stream --bench produce`
-//! (`-- --test` runs each criterion case once).
+//! printed first; the summary is the number to quote on a shared machine,
+//! since criterion measures one side after the other.
+//! `cargo bench --features stream --bench produce` (`-- --test` runs each
+//! criterion case once).
 
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ai_data::stream::{header, Consumer, KafkaConfig, Producer, Received, Topic, JSON};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rdkafka::consumer::{Consumer as _, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
@@ -38,12 +41,12 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 
 const EVENTS: usize = 100_000;
-/// Interleaved runs of each side in the summary.
-const RUNS: usize = 7;
+const TOPIC: &str = "bench-events";
+/// Interleaved runs of each side in the produce summary.
+const RUNS: usize = 9;
 /// Partitions of the topic the consumers read: the mock cluster keeps at
 /// most 5 MB per partition, so 100,000 x 1 KB need more than the seed's 3.
-const CONSUME_PARTITIONS: i32 = 24;
-const TOPIC: &str = "bench-events";
+const CONSUME_PARTITIONS: i32 = 32;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Event {
@@ -119,18 +122,13 @@ async fn raw(producer: &FutureProducer, events: &[Event]) -> usize {
     delivered
 }
 
-/// A fresh mock cluster (so that records do not pile up in memory across
-/// runs) with the bench topic.
+/// A fresh mock cluster with the bench topic.
 struct Mock {
     cluster: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
     config: KafkaConfig,
 }
 
-fn mock() -> Mock {
-    mock_with(3)
-}
-
-fn mock_with(partitions: i32) -> Mock {
+fn mock(partitions: i32) -> Mock {
     let cluster = MockCluster::new(3).expect("mock cluster");
     cluster
         .create_topic(TOPIC, partitions, 2)
@@ -139,10 +137,11 @@ fn mock_with(partitions: i32) -> Mock {
     Mock { cluster, config }
 }
 
-/// One timed typed run on a fresh cluster and producer; connecting and the
-/// idempotent producer's id are settled by one record before the clock starts.
+/// One timed typed run on a fresh cluster (records do not pile up in
+/// memory across runs) and producer; connecting and the idempotent
+/// producer's id are settled by one record before the clock starts.
 async fn typed_run(events: &[Event]) -> Duration {
-    let m = mock();
+    let m = mock(3);
     let producer = Producer::new(&m.config).expect("typed producer");
     let topic = topic();
     producer.send(&topic, &events[0]).await.expect("warm-up");
@@ -156,7 +155,7 @@ async fn typed_run(events: &[Event]) -> Duration {
 
 /// One timed raw run, set up the same way.
 async fn raw_run(events: &[Event]) -> Duration {
-    let m = mock();
+    let m = mock(3);
     let producer: FutureProducer = m
         .config
         .rdkafka_producer_config()
@@ -169,6 +168,85 @@ async fn raw_run(events: &[Event]) -> Duration {
     drop(producer);
     drop(m.cluster);
     elapsed
+}
+
+/// How many records the mock kept (it trims partitions beyond 5 MB).
+fn kept(config: &KafkaConfig) -> u64 {
+    let reader: BaseConsumer = config
+        .rdkafka_consumer_config("bench-watermarks")
+        .create()
+        .expect("watermark reader");
+    (0..CONSUME_PARTITIONS)
+        .map(|p| {
+            let (low, high) = reader
+                .fetch_watermarks(TOPIC, p, Duration::from_secs(10))
+                .expect("watermarks");
+            (high - low) as u64
+        })
+        .sum()
+}
+
+async fn consume_typed(config: &KafkaConfig, group: &str, count: u64) -> Duration {
+    let consumer = Consumer::new(&config.clone().with_group_id(group), topic())
+        .without_dead_letter()
+        .with_concurrency(4);
+    let metrics = consumer.metrics();
+    let first: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let handler = {
+        let first = first.clone();
+        move |msg: Received<Event>| {
+            let first = first.clone();
+            async move {
+                first.lock().expect("lock").get_or_insert_with(Instant::now);
+                black_box(msg.payload().id);
+                Ok(())
+            }
+        }
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut run = tokio::spawn(consumer.run(handler, async {
+        let _ = stopped.await;
+    }));
+    let give_up = Instant::now() + Duration::from_secs(120);
+    while metrics.snapshot().handled < count {
+        assert!(
+            Instant::now() < give_up,
+            "typed consumer stalled: {:?}",
+            metrics.snapshot()
+        );
+        tokio::select! {
+            ended = &mut run => panic!("the consumer stopped early: {ended:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(1)) => {}
+        }
+    }
+    let end = Instant::now();
+    let _ = stop.send(());
+    run.await.expect("task").expect("consumer run");
+    let start = first.lock().expect("lock").expect("first record");
+    end - start
+}
+
+async fn consume_raw(config: &KafkaConfig, group: &str, count: u64) -> Duration {
+    let consumer: StreamConsumer = config
+        .rdkafka_consumer_config(group)
+        .create()
+        .expect("raw consumer");
+    consumer.subscribe(&[TOPIC]).expect("subscribe");
+    let mut seen = 0;
+    let mut start = None;
+    while seen < count {
+        let message = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
+            .await
+            .expect("raw consumer stalled")
+            .expect("record");
+        start.get_or_insert_with(Instant::now);
+        let event: Event =
+            serde_json::from_slice(message.payload().expect("payload")).expect("decode");
+        black_box(event.id);
+        seen += 1;
+    }
+    let end = Instant::now();
+    end - start.expect("first record")
 }
 
 struct Setup {
@@ -193,73 +271,41 @@ fn stats(mut runs: Vec<Duration>) -> (Duration, Duration) {
     (runs[0], runs[runs.len() / 2])
 }
 
-fn per_second(n: usize, d: Duration) -> f64 {
+fn per_second(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-async fn consume_typed(config: &KafkaConfig, group: &str) -> Duration {
-    let consumer = Consumer::new(&config.clone().with_group_id(group), topic())
-        .without_dead_letter()
-        .with_concurrency(4);
-    let metrics = consumer.metrics();
-    let first: Arc<Mutex<Option<Instant>>> = Arc::default();
-    let handler = {
-        let first = first.clone();
-        move |msg: Received<Event>| {
-            let first = first.clone();
-            async move {
-                first.lock().expect("lock").get_or_insert_with(Instant::now);
-                black_box(msg.payload().id);
-                Ok(())
-            }
-        }
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(consumer.run(handler, async {
-        let _ = stopped.await;
-    }));
-    let mut run = run;
-    while metrics.snapshot().handled < EVENTS as u64 {
-        tokio::select! {
-            ended = &mut run => panic!("the consumer stopped early: {ended:?}"),
-            _ = tokio::time::sleep(Duration::from_millis(1)) => {}
-        }
-    }
-    let end = Instant::now();
-    let _ = stop.send(());
-    run.await.expect("task").expect("consumer run");
-    let start = first.lock().expect("lock").expect("first record");
-    end - start
-}
-
-async fn consume_raw(config: &KafkaConfig, group: &str) -> Duration {
-    let consumer: StreamConsumer = config
-        .rdkafka_consumer_config(group)
-        .create()
-        .expect("raw consumer");
-    consumer.subscribe(&[TOPIC]).expect("subscribe");
-    let seen = AtomicU64::new(0);
-    let mut start = None;
-    while seen.load(Ordering::Relaxed) < EVENTS as u64 {
-        let message = consumer.recv().await.expect("record");
-        start.get_or_insert_with(Instant::now);
-        let event: Event =
-            serde_json::from_slice(message.payload().expect("payload")).expect("decode");
-        black_box(event.id);
-        seen.fetch_add(1, Ordering::Relaxed);
-    }
-    let end = Instant::now();
-    consumer
-        .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
-        .ok();
-    end - start.expect("first record")
-}
-
-fn summary(s: &Setup) {
+fn print_pair(what: &str, ours: &str, theirs: &str, n: u64, a: Vec<Duration>, b: Vec<Duration>) {
+    // Runs alternate, so each pair saw the same machine load: the median
+    // of the pairs' ratios is the steadiest figure on a shared machine.
+    let mut paired: Vec<f64> = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| y.as_secs_f64() / x.as_secs_f64())
+        .collect();
+    paired.sort_by(f64::total_cmp);
+    let (ab, am) = stats(a);
+    let (bb, bm) = stats(b);
+    println!("{what}");
     println!(
-        "\nKafka benches run on librdkafka's in-process MOCK CLUSTER (rdkafka::mocking::MockCluster, 3 brokers,\n\
-         topic of 3 partitions x replication 2), not on a real Kafka: they measure the client path only.\n"
+        "  {ours:<52} best {:>8.0} msg/s  median {:>8.0} msg/s",
+        per_second(n, ab),
+        per_second(n, am)
     );
+    println!(
+        "  {theirs:<52} best {:>8.0} msg/s  median {:>8.0} msg/s",
+        per_second(n, bb),
+        per_second(n, bm)
+    );
+    println!(
+        "  ratio (throughput, ours / raw): best {:.3}x, median {:.3}x, median of paired runs {:.3}x\n",
+        bb.as_secs_f64() / ab.as_secs_f64(),
+        bm.as_secs_f64() / am.as_secs_f64(),
+        paired[paired.len() / 2]
+    );
+}
+
+fn produce_summary(s: &Setup) {
     let (mut typed_runs, mut raw_runs) = (Vec::new(), Vec::new());
     s.rt.block_on(async {
         // Warm up both paths once.
@@ -270,66 +316,58 @@ fn summary(s: &Setup) {
             raw_runs.push(raw_run(&s.events).await);
         }
     });
-    let (tb, tm) = stats(typed_runs);
-    let (rb, rm) = stats(raw_runs);
-    println!("produce {EVENTS} x ~1 KB (keyed JSON, content-type header, idempotent, acks=all), {RUNS} interleaved runs:");
-    println!(
-        "  typed Producer::send_batch   best {:>8.0} msg/s  median {:>8.0} msg/s",
-        per_second(EVENTS, tb),
-        per_second(EVENTS, tm)
+    print_pair(
+        &format!(
+            "produce {EVENTS} x ~1 KB to 3 partitions (keyed JSON, content-type header, \
+             idempotent, acks=all), {RUNS} interleaved runs (goal >= 0.95x):"
+        ),
+        "typed Producer::send_batch",
+        "raw FutureProducer loop",
+        EVENTS as u64,
+        typed_runs,
+        raw_runs,
     );
-    println!(
-        "  raw FutureProducer loop      best {:>8.0} msg/s  median {:>8.0} msg/s",
-        per_second(EVENTS, rb),
-        per_second(EVENTS, rm)
-    );
-    println!(
-        "  ratio typed/raw (throughput) best {:.3}x  median {:.3}x  (goal >= 0.95x)\n",
-        rb.as_secs_f64() / tb.as_secs_f64(),
-        rm.as_secs_f64() / tm.as_secs_f64()
-    );
+}
 
-    // One cluster holding the 100,000 records; each run reads them all with
-    // a group of its own.
-    let m = mock_with(CONSUME_PARTITIONS);
+fn consume_summary(s: &Setup) {
+    // One cluster holding the records (keyed by id, so that they spread
+    // evenly); each run reads all that the mock kept, with a group of its own.
+    let m = mock(CONSUME_PARTITIONS);
     let (mut typed_runs, mut raw_runs) = (Vec::new(), Vec::new());
-    s.rt.block_on(async {
-        let producer: FutureProducer = m
-            .config
-            .rdkafka_producer_config()
-            .create()
-            .expect("raw producer");
-        raw(&producer, &s.events).await;
+    let count = s.rt.block_on(async {
+        let producer = Producer::new(&m.config).expect("producer");
+        let by_id = Topic::<Event>::new(TOPIC).with_key(|e: &Event| e.id.to_string());
+        typed(&producer, &by_id, &s.events).await;
+        producer.shutdown().await.expect("flush");
+        let count = kept(&m.config);
         for i in 0..3 {
-            typed_runs.push(consume_typed(&m.config, &format!("bench-typed-{i}")).await);
-            raw_runs.push(consume_raw(&m.config, &format!("bench-raw-{i}")).await);
+            typed_runs.push(consume_typed(&m.config, &format!("bench-typed-{i}"), count).await);
+            raw_runs.push(consume_raw(&m.config, &format!("bench-raw-{i}"), count).await);
         }
+        count
     });
-    let (tb, tm) = stats(typed_runs);
-    let (rb, rm) = stats(raw_runs);
-    println!(
-        "consume {EVENTS} records (JSON decode, from first record to last), 3 interleaved runs:"
-    );
-    println!(
-        "  Consumer (4 lanes/partition, at-least-once commits)  best {:>8.0} msg/s  median {:>8.0} msg/s",
-        per_second(EVENTS, tb),
-        per_second(EVENTS, tm)
-    );
-    println!(
-        "  raw StreamConsumer loop (no handler, no commits)     best {:>8.0} msg/s  median {:>8.0} msg/s",
-        per_second(EVENTS, rb),
-        per_second(EVENTS, rm)
-    );
-    println!(
-        "  ratio Consumer/raw (throughput) best {:.3}x  median {:.3}x\n",
-        rb.as_secs_f64() / tb.as_secs_f64(),
-        rm.as_secs_f64() / tm.as_secs_f64()
+    print_pair(
+        &format!(
+            "consume {count} x ~1 KB from {CONSUME_PARTITIONS} partitions (JSON decode, \
+             first record to last), 3 interleaved runs:"
+        ),
+        "Consumer (4 lanes/partition, at-least-once commits)",
+        "raw StreamConsumer loop (decode only, no commits)",
+        count,
+        typed_runs,
+        raw_runs,
     );
 }
 
 fn bench(c: &mut Criterion) {
+    println!(
+        "\nKafka benches run on librdkafka's in-process MOCK CLUSTER \
+         (rdkafka::mocking::MockCluster, 3 brokers, replication 2),\n\
+         not on a real Kafka: they measure the client path only.\n"
+    );
     let s = setup();
-    summary(&s);
+    produce_summary(&s);
+    consume_summary(&s);
     let mut group = c.benchmark_group("produce_100k_1kb");
     group
         .sample_size(10)

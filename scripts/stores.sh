@@ -74,6 +74,8 @@ install_kafka() {
 
 cmd_install() {
   mkdir -p "$CACHE"
+  # Build dependencies of the Rust crates (rdkafka's ssl feature links OpenSSL).
+  apt_install libssl-dev pkg-config make gcc
   for store in $STORES; do
     case $store in
       pg) install_pg ;;

@@ -16,10 +16,11 @@ export AI_DATA_TEST_REQUIRE_STORES=1
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
-# The facade compiles with each feature alone and with none (all: above).
+# The facade compiles warning-free with each feature alone and with none
+# (all: above).
 for features in "" pg mongo vector weaviate weaviate-grpc cache stream "vector,pg"; do
-  echo "cargo check -p ai-data --no-default-features --features '$features'"
-  cargo check --quiet -p ai-data --no-default-features --features "$features"
+  echo "cargo clippy -p ai-data --no-default-features --features '$features'"
+  cargo clippy --quiet -p ai-data --no-default-features --features "$features" -- -D warnings
 done
 cargo test --workspace --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet

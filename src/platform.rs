@@ -140,6 +140,8 @@ impl Platform {
 
     /// Check every connected store, concurrently.
     pub async fn health(&self) -> PlatformHealth {
+        // Not mutated when no store feature is on.
+        #[allow(unused_mut)]
         let mut checks: Vec<(Store, &dyn HealthCheck)> = Vec::new();
         #[cfg(feature = "pg")]
         if let Some(pg) = &self.pg {

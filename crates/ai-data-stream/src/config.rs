@@ -709,7 +709,11 @@ impl KafkaConfig {
             .set("session.timeout.ms", millis(session))
             .set("heartbeat.interval.ms", millis(session / 3))
             .set("auto.offset.reset", s.auto_offset_reset.as_str())
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // The consumer moves records out of librdkafka's queue into its
+            // lanes quickly, but after that queue was full librdkafka waits
+            // this long (default 1 s) before fetching the partition again.
+            .set("fetch.queue.backoff.ms", "50");
         self.apply_properties(&mut c);
         c.set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false");
@@ -839,6 +843,7 @@ mod tests {
             Some("false")
         );
         assert_eq!(get(&c, "auto.offset.reset").as_deref(), Some("earliest"));
+        assert_eq!(get(&c, "fetch.queue.backoff.ms").as_deref(), Some("50"));
         assert_eq!(get(&c, "group.id").as_deref(), Some("g"));
     }
 

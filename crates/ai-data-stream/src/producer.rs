@@ -230,16 +230,16 @@ impl Producer {
         let name = topic.name();
         let events = events.into_iter();
         let mut results: Vec<Option<Result<Delivery>>> = Vec::with_capacity(events.size_hint().0);
-        let mut pending: VecDeque<(usize, DeliveryFuture)> = VecDeque::new();
+        let mut pending: VecDeque<(usize, DeliveryFuture)> =
+            VecDeque::with_capacity(results.capacity());
+        // librdkafka copies the payload, so one buffer serves every record.
+        let mut payload = Vec::new();
         for (index, event) in events.enumerate() {
             results.push(None);
-            let payload = match topic.encode(event) {
-                Ok(payload) => payload,
-                Err(e) => {
-                    results[index] = Some(Err(e));
-                    continue;
-                }
-            };
+            if let Err(e) = topic.encode_into(event, &mut payload) {
+                results[index] = Some(Err(e));
+                continue;
+            }
             let key = topic.key_of(event);
             let mut headers = Some(typed_headers(topic.content_type(), &Headers::new()));
             let mut give_up_at = None;

@@ -248,7 +248,16 @@ where
 
     /// Serialize `event` to JSON.
     pub fn encode(&self, event: &T) -> Result<Vec<u8>> {
-        serde_json::to_vec(event).map_err(|e| {
+        let mut out = Vec::new();
+        self.encode_into(event, &mut out)?;
+        Ok(out)
+    }
+
+    /// Serialize `event` to JSON into `out`, replacing its contents: lets a
+    /// batch reuse one buffer (librdkafka copies the payload on send).
+    pub fn encode_into(&self, event: &T, out: &mut Vec<u8>) -> Result<()> {
+        out.clear();
+        serde_json::to_writer(&mut *out, event).map_err(|e| {
             Error::invalid_input(format!("cannot encode a {} event: {e}", self.name))
                 .with_store(Store::Kafka)
                 .with_operation("encode")
@@ -335,5 +344,21 @@ mod tests {
             .decode_record(Some(b"\xff{"), &ok)
             .expect_err("bad json");
         assert_eq!(err.operation(), Some("decode"));
+    }
+
+    #[test]
+    fn encode_into_replaces_the_buffer_and_reports_unencodable_events() {
+        let topic = Topic::<std::collections::HashMap<(u8, u8), u8>>::new("t");
+        let mut buf = b"left over from the previous record".to_vec();
+        topic
+            .encode_into(&std::collections::HashMap::new(), &mut buf)
+            .expect("encodes");
+        assert_eq!(buf, b"{}");
+        // JSON object keys must be strings: a tuple key cannot be encoded.
+        let err = topic
+            .encode_into(&[((1, 2), 3)].into_iter().collect(), &mut buf)
+            .expect_err("tuple keys");
+        assert_eq!(err.kind(), ai_data_core::ErrorKind::InvalidInput);
+        assert_eq!(err.operation(), Some("encode"));
     }
 }

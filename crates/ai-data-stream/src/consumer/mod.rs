@@ -13,6 +13,10 @@
 //! - each partition has `concurrency` lanes; a key always maps to the same
 //!   lane and a lane is sequential, so one key's records are handled in
 //!   order while different keys run concurrently;
+//! - lanes have bounded queues; records for a full lane wait in order
+//!   behind it, and a partition with too many waiting records is paused
+//!   until they drain, so a slow or stuck key holds back its own partition
+//!   only and memory stays bounded;
 //! - a revoked partition's finished prefix is committed in the rebalance
 //!   callback; on shutdown, running handlers finish, queued records are left
 //!   for the next run, and what finished is committed synchronously;
@@ -208,7 +212,7 @@ where
             topic,
             group_id: None,
             concurrency: DEFAULT_CONCURRENCY,
-            lane_capacity: 16,
+            lane_capacity: 64,
             retry: RetryPolicy::default().with_max_attempts(3),
             producer: None,
             commit_interval: Duration::from_secs(1),
@@ -404,7 +408,7 @@ where
             tasks: JoinSet::new(),
             concurrency: self.concurrency,
             lane_capacity: self.lane_capacity,
-            max_waiting: 4 * self.lane_capacity * self.concurrency,
+            max_waiting: MAX_WAITING.max(4 * self.lane_capacity * self.concurrency),
             counters: self.counters.clone(),
         };
         let outcome = run.poll(shutdown, fatal_rx, self.commit_interval).await;
@@ -433,6 +437,13 @@ where
         Ok(summary)
     }
 }
+
+/// Records of one partition waiting for full lanes before the partition is
+/// paused (at least): above one fetch response's worth
+/// (`max.partition.fetch.bytes`, 1 MB, about a thousand 1 KB records), so
+/// that a burst does not pause it. Pausing makes librdkafka drop what it
+/// prefetched for the partition and fetch it again on resume.
+const MAX_WAITING: usize = 2048;
 
 /// How often records waiting for a full lane are retried when no lane
 /// signalled room (a fallback: lanes signal every record they take).
