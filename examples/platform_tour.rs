@@ -2,7 +2,8 @@
 //! stores (`scripts/tour.sh` starts them and runs this).
 //!
 //! 1. connect to every configured store, migrate PostgreSQL, bootstrap
-//!    MongoDB's collections and the Kafka topics, check health;
+//!    MongoDB's collections, the Kafka topics and the Weaviate classes,
+//!    check health;
 //! 2. create a user and register a model (PostgreSQL);
 //! 3. publish ingestion events for a small corpus (Kafka);
 //! 4. consume them at least once into pgvector (`PgVectorStore`), embedding
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ai_data::cache::CachedVectorStore;
-use ai_data::core::{Error, ErrorKind, Result};
+use ai_data::core::{EnvSource, Error, ErrorKind, Result};
 use ai_data::mongo::{LogLevel, SystemLog};
 use ai_data::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserRepo};
 use ai_data::stream::{Admin, Consumer, DocumentRef, IngestionRequest, Received, Topic, TopicSpec};
@@ -103,7 +104,24 @@ async fn main() -> Result<()> {
     let mut logs = Vec::new();
 
     let t = step(1, "connect, migrate, bootstrap, health");
-    let platform = Platform::from_env_with(PlatformOptions::setup()).await?;
+    // Weaviate: a real server when AI_DATA_WEAVIATE_URL is set, else the
+    // in-process contract fake, handed to the platform like a real one.
+    let real_weaviate = std::env::var_os("AI_DATA_WEAVIATE_URL").is_some();
+    let mut extra = vec![(
+        "AI_DATA_WEAVIATE_SEED_DIMENSION".to_owned(),
+        DIM.to_string(),
+    )];
+    let fake;
+    if !real_weaviate {
+        fake = ai_data_weaviate_fake::FakeWeaviate::new()
+            .start()
+            .await
+            .map_err(|e| Error::config(format!("cannot start the Weaviate fake: {e}")))?;
+        extra.push(("AI_DATA_WEAVIATE_URL".to_owned(), fake.url()));
+        extra.push(("AI_DATA_WEAVIATE_GRPC_URL".to_owned(), fake.grpc_url()));
+    }
+    let env = EnvSource::from_pairs(std::env::vars().chain(extra));
+    let platform = Platform::from_env_source(&env, PlatformOptions::setup()).await?;
     let health = platform.health().await;
     print!("{health}");
     if !health.is_healthy() {
@@ -121,6 +139,10 @@ async fn main() -> Result<()> {
     let mongo = platform.mongo.as_ref().ok_or_else(|| missing("MongoDB"))?;
     let redis = platform.redis.clone().ok_or_else(|| missing("Redis"))?;
     let (kafka, producer) = platform.kafka.as_ref().ok_or_else(|| missing("Kafka"))?;
+    let weaviate = platform
+        .weaviate
+        .as_ref()
+        .ok_or_else(|| missing("Weaviate"))?;
     println!("      ready in {:.2?}", t.elapsed());
 
     let t = step(2, "create a user, register a model (PostgreSQL)");
@@ -242,19 +264,7 @@ async fn main() -> Result<()> {
             "not every event reached the vector store",
         ));
     }
-    // The same records into Weaviate through the same trait: a real server
-    // when AI_DATA_WEAVIATE_URL is set, else the in-process contract fake.
-    let fake;
-    let weaviate_config = if std::env::var_os("AI_DATA_WEAVIATE_URL").is_some() {
-        ai_data::vector::weaviate::WeaviateConfig::from_env()?
-    } else {
-        fake = ai_data_weaviate_fake::FakeWeaviate::new()
-            .start()
-            .await
-            .map_err(|e| Error::config(format!("cannot start the Weaviate fake: {e}")))?;
-        fake.config()
-    };
-    let weaviate = ai_data::vector::weaviate::WeaviateStore::connect(&weaviate_config).await?;
+    // The same records into Weaviate through the same trait.
     weaviate.ensure_collection(&spec).await?;
     let all_ids: Vec<RecordId> = CORPUS
         .iter()
@@ -264,10 +274,10 @@ async fn main() -> Result<()> {
         .upsert(&collection, &store.get(&collection, &all_ids).await?)
         .await?;
     println!(
-        "      the same {} records in Weaviate {} ({weaviate_config}){}",
+        "      the same {} records in Weaviate {}{}",
         copied.upserted,
         weaviate.version(),
-        if std::env::var_os("AI_DATA_WEAVIATE_URL").is_some() {
+        if real_weaviate {
             ""
         } else {
             " - the in-process contract fake"

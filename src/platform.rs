@@ -12,7 +12,8 @@ use ai_data_core::{EnvSource, Error, HealthCheck, HealthReport, Result, Store};
 pub struct PlatformOptions {
     /// Apply PostgreSQL migrations.
     pub migrate: bool,
-    /// Create MongoDB collections and indexes, and the seed's Kafka topics.
+    /// Create MongoDB collections and indexes, the seed's Kafka topics and
+    /// the seed's Weaviate classes.
     pub bootstrap: bool,
 }
 
@@ -56,6 +57,9 @@ pub struct Platform {
     /// Kafka: the configuration (for consumers) and a shared producer.
     #[cfg(feature = "stream")]
     pub kafka: Option<(ai_data_stream::KafkaConfig, ai_data_stream::Producer)>,
+    /// Weaviate, as a [`VectorStore`](ai_data_vector::VectorStore).
+    #[cfg(feature = "weaviate")]
+    pub weaviate: Option<ai_data_vector::weaviate::WeaviateStore>,
 }
 
 /// `AI_DATA_KAFKA_TOPIC_PARTITIONS` / `AI_DATA_KAFKA_TOPIC_REPLICATION` for the seed's topics.
@@ -64,6 +68,14 @@ pub struct Platform {
 struct TopicLayout {
     topic_partitions: Option<i32>,
     topic_replication: Option<i32>,
+}
+
+/// `AI_DATA_WEAVIATE_SEED_DIMENSION`: the vector length of the seed's
+/// classes when the platform bootstraps them (default: `SeedOptions`'s).
+#[cfg(feature = "weaviate")]
+#[derive(serde::Deserialize)]
+struct WeaviateSeedLayout {
+    seed_dimension: Option<usize>,
 }
 
 /// Whether the environment names an endpoint for `store`.
@@ -135,6 +147,20 @@ impl Platform {
             let producer = ai_data_stream::Producer::connect(&config).await?;
             platform.kafka = Some((config, producer));
         }
+        #[cfg(feature = "weaviate")]
+        if is_configured(env, Store::Weaviate) {
+            use ai_data_vector::weaviate::{bootstrap, WeaviateConfig, WeaviateStore};
+            let store = WeaviateStore::connect(&WeaviateConfig::from_env_source(env)?).await?;
+            if options.bootstrap {
+                let layout: WeaviateSeedLayout = env.load(Store::Weaviate)?;
+                let mut seed = bootstrap::SeedOptions::default();
+                if let Some(dimension) = layout.seed_dimension {
+                    seed = seed.with_dimension(dimension);
+                }
+                bootstrap::bootstrap(&store, &seed).await?;
+            }
+            platform.weaviate = Some(store);
+        }
         Ok(platform)
     }
 
@@ -158,6 +184,10 @@ impl Platform {
         #[cfg(feature = "stream")]
         if let Some((_, producer)) = &self.kafka {
             checks.push((Store::Kafka, producer));
+        }
+        #[cfg(feature = "weaviate")]
+        if let Some(weaviate) = &self.weaviate {
+            checks.push((Store::Weaviate, weaviate));
         }
         let results = futures::future::join_all(checks.iter().map(|(_, c)| c.check())).await;
         PlatformHealth {
