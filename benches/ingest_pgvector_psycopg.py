@@ -3,6 +3,8 @@
 `COPY ... FROM STDIN (FORMAT BINARY)` of 10k x 768 vectors through the
 pgvector Python package, into a table shaped like PgVectorStore's
 (id uuid primary key, embedding vector(768), payload jsonb), no vector index.
+`--storage plain` gives the vector column the PLAIN storage PgVectorStore
+uses (no TOAST), for a like-for-like comparison.
 
     python3 -m venv ~/.cache/ai-data/bench-venv
     ~/.cache/ai-data/bench-venv/bin/pip install 'psycopg[binary]' pgvector numpy
@@ -41,6 +43,13 @@ def main():
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--dim", type=int, default=768)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--storage",
+        choices=["default", "plain"],
+        default="default",
+        help="the vector column's STORAGE: pgvector's default (EXTENDED) or "
+        "PLAIN, as PgVectorStore creates it",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((args.n, args.dim), dtype=np.float32)
@@ -53,8 +62,9 @@ def main():
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
         for _ in range(args.runs):
             conn.execute("DROP TABLE IF EXISTS bench.ingest_py")
+            storage = " STORAGE PLAIN" if args.storage == "plain" else ""
             conn.execute(
-                f"CREATE TABLE bench.ingest_py (id uuid PRIMARY KEY, embedding vector({args.dim}) NOT NULL, "
+                f"CREATE TABLE bench.ingest_py (id uuid PRIMARY KEY, embedding vector({args.dim}){storage} NOT NULL, "
                 "payload jsonb NOT NULL)"
             )
             started = time.perf_counter()
@@ -68,7 +78,7 @@ def main():
             rates.append(args.n / (time.perf_counter() - started))
         conn.execute("DROP TABLE IF EXISTS bench.ingest_py")
     print(
-        f"psycopg3 COPY BINARY {args.n} x {args.dim}: best {max(rates):.0f} vectors/s, "
+        f"psycopg3 COPY BINARY {args.n} x {args.dim} ({args.storage} storage): best {max(rates):.0f} vectors/s, "
         f"median {statistics.median(rates):.0f} vectors/s over {args.runs} runs"
     )
 

@@ -95,6 +95,42 @@ async fn migrations_create_the_platform_schema() {
 }
 
 #[tokio::test]
+async fn text_embeddings_stay_in_the_row_even_beside_a_long_text() {
+    let Some((_t, db)) = common::migrated().await else {
+        return;
+    };
+    let storage: String = sqlx::query_scalar(
+        "SELECT attstorage::text FROM pg_attribute \
+         WHERE attrelid = 'data_platform.text_embeddings'::regclass AND attname = 'embedding'",
+    )
+    .fetch_one(db.primary())
+    .await
+    .expect("catalog");
+    assert_eq!(storage, "p");
+    let repo = ai_data_pg::TextEmbeddingRepo::new(db.clone());
+    let embedding: Vec<f32> = (0..ai_data_pg::TEXT_EMBEDDING_DIM)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect();
+    // A short text, and one far beyond a page: PLAIN must not make that row
+    // too big (the text is compressed or moved to TOAST instead).
+    let long_text: String = (0..20_000).map(|i| format!("{i:x}")).collect();
+    let rows = [
+        ai_data_pg::NewTextEmbedding::new(1, "short", "a short text", embedding.clone()),
+        ai_data_pg::NewTextEmbedding::new(1, "long", long_text.clone(), embedding.clone()),
+    ];
+    let ids = repo.insert_batch(&rows).await.expect("insert");
+    assert_eq!(ids.len(), 2);
+    let (text, stored): (String, pgvector::Vector) = sqlx::query_as(
+        "SELECT text_content, embedding FROM data_platform.text_embeddings WHERE record_id = 'long'",
+    )
+    .fetch_one(db.primary())
+    .await
+    .expect("read back");
+    assert_eq!(text, long_text);
+    assert_eq!(stored.to_vec(), embedding);
+}
+
+#[tokio::test]
 async fn updated_at_is_maintained_by_trigger() {
     let Some((_t, db)) = common::migrated().await else {
         return;

@@ -124,3 +124,49 @@ async fn a_registered_collection_keeps_its_dimension_and_metric() {
         ErrorKind::InvalidInput
     );
 }
+
+#[tokio::test]
+async fn vectors_stay_in_the_row_instead_of_the_toast_table() {
+    let Some(test_db) = ai_data_testkit::pg().await else {
+        return;
+    };
+    let db = PgDatabase::connect(&PgConfig::from_url(&test_db.url).expect("url"))
+        .await
+        .expect("connect");
+    let store = PgVectorStore::connect(db.clone(), "vectors")
+        .await
+        .expect("store");
+    for (name, dim, expected_storage) in [("small", 768, "p"), ("wide", 2000, "m")] {
+        store
+            .ensure_collection(
+                &CollectionSpec::new(name, dim, Metric::Cosine).with_index(IndexSpec::Exact),
+            )
+            .await
+            .expect("create");
+        let records: Vec<Record> = (0..20)
+            .map(|i| {
+                Record::new(
+                    RecordId::from_key(&format!("{name}-{i}")),
+                    vector(i, dim),
+                    serde_json::Map::new(),
+                )
+            })
+            .collect();
+        let report = store.upsert(name, &records).await.expect("upsert");
+        assert_eq!(report.upserted, records.len() as u64);
+        let (storage, toast_bytes): (String, i64) = sqlx::query_as(
+            "SELECT a.attstorage::text, COALESCE(pg_relation_size(c.reltoastrelid), 0) \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             WHERE a.attrelid = format('%I.%I', 'vectors', $1::text)::regclass \
+               AND a.attname = 'embedding'",
+        )
+        .bind(name)
+        .fetch_one(db.primary())
+        .await
+        .expect("catalog");
+        assert_eq!(storage, expected_storage, "{name}");
+        assert_eq!(toast_bytes, 0, "{name}: vectors were moved to TOAST");
+        let back = store.get(name, &[records[7].id]).await.expect("get");
+        assert_eq!(back[0].vector, records[7].vector, "{name}");
+    }
+}

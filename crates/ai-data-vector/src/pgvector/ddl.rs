@@ -57,13 +57,33 @@ pub(crate) fn init(schema: &str) -> Vec<String> {
     ]
 }
 
+/// Vectors up to this many dimensions (6 KB as `float4`) are stored PLAIN:
+/// with the row header, id and a TOAST pointer for a large payload the row
+/// still fits an 8 KB page.
+const PLAIN_STORAGE_MAX_DIMENSION: usize = 1536;
+
 /// `CREATE TABLE` for a collection: id, vector, the JSON payload, and one
 /// generated, typed column `f<i>` per declared field, so filters compare
 /// typed values (and can use indexes) without parsing JSON per row.
+///
+/// The vector column keeps its value in the row: `vector`'s default
+/// storage (EXTENDED) tries to compress every vector over ~2 KB, which
+/// random floats never allow, and then moves it to the TOAST table, an
+/// extra heap row and index entry per vector on every write and a detour
+/// on every read. PLAIN (never compressed or moved) while a vector fits a
+/// page comfortably; MAIN (moved only as a last resort) above that.
 pub(crate) fn create_table(schema: &str, spec: &CollectionSpec) -> String {
+    let storage = if spec.dimension <= PLAIN_STORAGE_MAX_DIMENSION {
+        "PLAIN"
+    } else {
+        "MAIN"
+    };
     let mut columns = vec![
         "id uuid PRIMARY KEY".to_owned(),
-        format!("embedding vector({}) NOT NULL", spec.dimension),
+        format!(
+            "embedding vector({}) STORAGE {storage} NOT NULL",
+            spec.dimension
+        ),
         "payload jsonb NOT NULL".to_owned(),
     ];
     for (i, field) in spec.fields.iter().enumerate() {

@@ -322,35 +322,32 @@ impl VectorStore for PgVectorStore {
             self.table(collection)
         );
         // Chunks go over up to `write_parallelism` pooled connections at
-        // once: one statement stream is bound by one server backend.
+        // once: one statement stream is bound by one server backend. Each
+        // chunk is encoded when its turn comes, so the server is loading
+        // one chunk while the next is encoded.
         let chunk_size = self.caps.max_batch_size.min(WRITE_CHUNK);
-        let sql: Arc<str> = sql.into();
-        let table: Arc<str> = self.table(collection).into();
-        let writes = plan
-            .chunks(chunk_size)
-            .map(|chunk| {
-                let write = ChunkWrite {
-                    copy: copy::encode(chunk)?,
-                    columns: UpsertColumns {
-                        ids: chunk.iter().map(|r| *r.id.as_uuid()).collect(),
-                        vectors: chunk
-                            .iter()
-                            .map(|r| Vector::from(r.vector.clone()))
-                            .collect(),
-                        payloads: chunk.iter().map(|r| Json(r.payload.clone())).collect(),
-                    },
-                };
-                Ok(write.run(
-                    self.pool().clone(),
-                    table.clone(),
-                    sql.clone(),
-                    collection.to_owned(),
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut running = futures::stream::iter(writes).buffer_unordered(self.write_parallelism);
-        while let Some(done) = running.next().await {
-            done?;
+        let table = self.table(collection);
+        {
+            // Boxed: a named future type keeps the borrows simple for the
+            // compiler (async-trait needs the whole future to be `Send`).
+            let writes: Vec<Pin<Box<dyn Future<Output = Result<()>> + Send + '_>>> = plan
+                .chunks(chunk_size)
+                .map(|records| {
+                    let write = ChunkWrite {
+                        records,
+                        pool: self.pool(),
+                        table: &table,
+                        upsert_sql: &sql,
+                        collection,
+                    };
+                    Box::pin(write.run()) as Pin<Box<dyn Future<Output = Result<()>> + Send>>
+                })
+                .collect();
+            let mut running =
+                futures::stream::iter(writes).buffer_unordered(self.write_parallelism);
+            while let Some(done) = running.next().await {
+                done?;
+            }
         }
         Ok(plan.into_report())
     }
@@ -478,53 +475,52 @@ impl VectorStore for PgVectorStore {
 /// what a bulk load of new ids needs. If an id already exists the COPY
 /// fails on the primary key, is rolled back, and the chunk goes through
 /// `INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO UPDATE` instead.
-struct ChunkWrite {
-    copy: Vec<u8>,
-    columns: UpsertColumns,
+struct ChunkWrite<'a> {
+    records: &'a [&'a Record],
+    pool: &'a PgPool,
+    table: &'a str,
+    upsert_sql: &'a str,
+    collection: &'a str,
 }
 
-struct UpsertColumns {
-    ids: Vec<Uuid>,
-    vectors: Vec<Vector>,
-    payloads: Vec<Json<Payload>>,
-}
-
-impl ChunkWrite {
-    fn run(
-        self,
-        pool: PgPool,
-        table: Arc<str>,
-        upsert_sql: Arc<str>,
-        collection: String,
-    ) -> Pin<Box<dyn Future<Output = Result<()>> + Send>> {
-        Box::pin(async move {
-            let err = |e| pg(e, "upsert", &collection);
-            let mut tx = pool.begin().await.map_err(err)?;
-            let copied = async {
-                let statement =
-                    format!("COPY {table} (id, embedding, payload) FROM STDIN (FORMAT BINARY)");
-                let mut copy = tx.copy_in_raw(&statement).await?;
-                copy.send(self.copy.as_slice()).await?;
-                copy.finish().await
+impl ChunkWrite<'_> {
+    async fn run(self) -> Result<()> {
+        let err = |e| pg(e, "upsert", self.collection);
+        let data = copy::encode(self.records)?;
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let copied = async {
+            let statement = format!(
+                "COPY {} (id, embedding, payload) FROM STDIN (FORMAT BINARY)",
+                self.table
+            );
+            let mut copy = tx.copy_in_raw(&statement).await?;
+            copy.send(data.as_slice()).await?;
+            copy.finish().await
+        }
+        .await;
+        match copied {
+            Ok(_) => return tx.commit().await.map_err(err),
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
+                tx.rollback().await.map_err(err)?;
             }
-            .await;
-            match copied {
-                Ok(_) => return tx.commit().await.map_err(err),
-                Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
-                    tx.rollback().await.map_err(err)?;
-                }
-                Err(e) => return Err(err(e)),
-            }
-            let c = &self.columns;
-            sqlx::query(&upsert_sql)
-                .bind(&c.ids)
-                .bind(&c.vectors)
-                .bind(&c.payloads)
-                .execute(&pool)
-                .await
-                .map_err(err)?;
-            Ok(())
-        })
+            Err(e) => return Err(err(e)),
+        }
+        // Some id exists: the columns for the upsert statement, built only now.
+        let ids: Vec<Uuid> = self.records.iter().map(|r| *r.id.as_uuid()).collect();
+        let vectors: Vec<Vector> = self
+            .records
+            .iter()
+            .map(|r| Vector::from(r.vector.clone()))
+            .collect();
+        let payloads: Vec<Json<&Payload>> = self.records.iter().map(|r| Json(&r.payload)).collect();
+        sqlx::query(self.upsert_sql)
+            .bind(&ids)
+            .bind(&vectors)
+            .bind(&payloads)
+            .execute(self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
     }
 }
 
