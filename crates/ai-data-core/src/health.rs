@@ -20,6 +20,9 @@ pub struct HealthReport {
     pub server_version: Option<String>,
     /// Store-specific facts (extension versions, memory use, broker count).
     pub details: BTreeMap<String, String>,
+    /// Conditions the platform's monitoring alerts on (seed, section 8):
+    /// the store answers, but someone should look.
+    pub warnings: Vec<String>,
 }
 
 impl HealthReport {
@@ -35,6 +38,7 @@ impl HealthReport {
     ///     .with_detail("role", "master");
     /// assert_eq!(report.server_version.as_deref(), Some("7.0.15"));
     /// assert_eq!(report.details["role"], "master");
+    /// assert!(report.warnings.is_empty());
     /// # }
     /// ```
     pub async fn measure<F>(store: Store, probe: F) -> Result<HealthReport>
@@ -48,6 +52,7 @@ impl HealthReport {
             latency: start.elapsed(),
             server_version,
             details: BTreeMap::new(),
+            warnings: Vec::new(),
         })
     }
 
@@ -55,6 +60,13 @@ impl HealthReport {
     #[must_use]
     pub fn with_detail(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.details.insert(key.into(), value.into());
+        self
+    }
+
+    /// Add a warning (see [`HealthReport::warnings`]).
+    #[must_use]
+    pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
+        self.warnings.push(warning.into());
         self
     }
 }

@@ -2,7 +2,8 @@
 //! from environment variables, URLs and Kubernetes Secret files
 //! ([`ConnectionConfig`], [`resolve_secret`]), one [`Error`] with an
 //! [`ErrorKind`] and a retryable/permanent status, a [`RetryPolicy`], and the
-//! [`HealthCheck`] trait.
+//! [`HealthCheck`] trait, and the [`observe`] helpers (tracing spans and
+//! metrics) every store operation goes through.
 //!
 //! Secrets are [`secrecy::SecretString`]; every config's `Debug` and
 //! `Display` show `***` in their place.
@@ -12,6 +13,7 @@ mod conn_url;
 mod env;
 mod error;
 mod health;
+pub mod observe;
 mod retry;
 pub mod secret;
 mod store;

@@ -1,0 +1,226 @@
+//! Observability shared by every store crate: one [`Operation`] wraps each
+//! store call in a `tracing` span and records its latency and outcome
+//! through the [`metrics`] facade; [`record_pool`] publishes pool gauges.
+//!
+//! Metric names (labels in braces), for dashboards and alerts:
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `ai_data_operation_duration_seconds` | histogram | `store`, `operation`, `outcome` |
+//! | `ai_data_operations_total` | counter | `store`, `operation`, `outcome` |
+//! | `ai_data_pool_connections` | gauge | `store`, `state` (`in_use`, `idle`, `max`) |
+//!
+//! `outcome` is `ok` or the [`ErrorKind`](crate::ErrorKind) name
+//! (`connect`, `timeout`, ...). Spans (`ai_data.operation`, level DEBUG)
+//! carry `store`, `operation`, `target` (table, collection, topic or key
+//! namespace), `rows` (rows, hits or records), `outcome` and, on failure,
+//! `error` — never payloads, keys' values or secrets. Without a metrics
+//! recorder or a tracing subscriber installed, all of this costs a few
+//! atomic loads per call.
+
+use std::future::Future;
+use std::time::Instant;
+
+use tracing::field::Empty;
+use tracing::Instrument;
+
+use crate::{Result, Store};
+
+/// Histogram of operation latency, in seconds.
+pub const OPERATION_DURATION: &str = "ai_data_operation_duration_seconds";
+/// Counter of finished operations.
+pub const OPERATIONS_TOTAL: &str = "ai_data_operations_total";
+/// Gauge of pool connections by state.
+pub const POOL_CONNECTIONS: &str = "ai_data_pool_connections";
+
+/// One store operation to observe: a span around it, its latency and
+/// outcome as metrics.
+///
+/// ```
+/// use ai_data_core::{observe::Operation, Result, Store};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<()> {
+/// let rows: Vec<u32> = Operation::new(Store::Postgres, "users.list")
+///     .target("auth.users")
+///     .run_counted(async { Ok(vec![1, 2, 3]) }, |rows| rows.len())
+///     .await?;
+/// assert_eq!(rows.len(), 3);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[must_use = "an Operation does nothing until `run`"]
+pub struct Operation<'a> {
+    store: Store,
+    operation: &'static str,
+    target: &'a str,
+}
+
+impl<'a> Operation<'a> {
+    /// `operation` on `store`: a short, fixed name (`"users.create"`,
+    /// `"search"`, `"send"`), since it becomes a metric label.
+    pub fn new(store: Store, operation: &'static str) -> Self {
+        Operation {
+            store,
+            operation,
+            target: "",
+        }
+    }
+
+    /// What it works on: a table, collection, topic or key namespace (a
+    /// name, never a value).
+    pub fn target(mut self, target: &'a str) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// Run `work` inside the span and record the outcome.
+    pub async fn run<T, F>(self, work: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        self.observe(work, |_| None).await
+    }
+
+    /// As [`Operation::run`], also recording how many rows, hits or
+    /// records the result holds.
+    pub async fn run_counted<T, F, C, N>(self, work: F, count: C) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+        C: FnOnce(&T) -> N,
+        N: TryInto<u64>,
+    {
+        self.observe(work, |value| count(value).try_into().ok())
+            .await
+    }
+
+    async fn observe<T, F, C>(self, work: F, count: C) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+        C: FnOnce(&T) -> Option<u64>,
+    {
+        let store = self.store.name();
+        let span = tracing::debug_span!(
+            "ai_data.operation",
+            store,
+            operation = self.operation,
+            target = self.target,
+            rows = Empty,
+            outcome = Empty,
+            error = Empty,
+        );
+        let started = Instant::now();
+        let result = work.instrument(span.clone()).await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let outcome = match &result {
+            Ok(value) => {
+                if let Some(n) = count(value) {
+                    span.record("rows", n);
+                }
+                "ok"
+            }
+            Err(e) => {
+                // The error's Display never holds secrets (see `Error`).
+                span.record("error", tracing::field::display(e));
+                e.kind().as_str()
+            }
+        };
+        span.record("outcome", outcome);
+        let labels = [
+            ("store", store),
+            ("operation", self.operation),
+            ("outcome", outcome),
+        ];
+        metrics::histogram!(OPERATION_DURATION, &labels).record(elapsed);
+        metrics::counter!(OPERATIONS_TOTAL, &labels).increment(1);
+        result
+    }
+}
+
+/// Publish a connection pool's state as `ai_data_pool_connections` gauges.
+///
+/// ```
+/// ai_data_core::observe::record_pool(ai_data_core::Store::Postgres, 3, 7, 10);
+/// ```
+pub fn record_pool(store: Store, in_use: usize, idle: usize, max: usize) {
+    for (state, value) in [("in_use", in_use), ("idle", idle), ("max", max)] {
+        metrics::gauge!(POOL_CONNECTIONS, "store" => store.name(), "state" => state)
+            .set(value as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Error, ErrorKind};
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use metrics_util::MetricKind;
+
+    fn run_local<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn operations_record_latency_and_outcome_by_store_and_operation() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            run_local(async {
+                let ok: Result<Vec<u8>> = Operation::new(Store::Redis, "get")
+                    .target("sessions")
+                    .run_counted(async { Ok(vec![1, 2]) }, Vec::len)
+                    .await;
+                assert_eq!(ok.expect("ok"), [1, 2]);
+                let err: Result<()> = Operation::new(Store::Redis, "get")
+                    .run(async { Err(Error::new(ErrorKind::Timeout, "slow")) })
+                    .await;
+                assert_eq!(err.expect_err("err").kind(), ErrorKind::Timeout);
+            });
+            record_pool(Store::Postgres, 2, 3, 10);
+        });
+        let metrics = snapshotter.snapshot().into_vec();
+        let find = |kind: MetricKind, name: &str, outcome: Option<&str>| {
+            metrics.iter().find(|(key, _, _, _)| {
+                key.kind() == kind
+                    && key.key().name() == name
+                    && outcome.is_none_or(|o| {
+                        key.key()
+                            .labels()
+                            .any(|l| l.key() == "outcome" && l.value() == o)
+                    })
+            })
+        };
+        for outcome in ["ok", "timeout"] {
+            let (_, _, _, value) =
+                find(MetricKind::Counter, OPERATIONS_TOTAL, Some(outcome)).expect(outcome);
+            assert_eq!(value, &DebugValue::Counter(1), "{outcome}");
+            let (key, _, _, value) =
+                find(MetricKind::Histogram, OPERATION_DURATION, Some(outcome)).expect(outcome);
+            assert!(matches!(value, DebugValue::Histogram(v) if v.len() == 1));
+            let labels: Vec<(String, String)> = key
+                .key()
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            assert!(
+                labels.contains(&("store".into(), "redis".into())),
+                "{labels:?}"
+            );
+            assert!(
+                labels.contains(&("operation".into(), "get".into())),
+                "{labels:?}"
+            );
+        }
+        let gauges: Vec<_> = metrics
+            .iter()
+            .filter(|(k, _, _, _)| k.key().name() == POOL_CONNECTIONS)
+            .collect();
+        assert_eq!(gauges.len(), 3);
+        assert!(gauges.iter().any(|(k, _, _, v)| {
+            k.key().labels().any(|l| l.value() == "max") && *v == DebugValue::Gauge(10.0.into())
+        }));
+    }
+}
