@@ -174,6 +174,9 @@ start_kafka() {
   local dir=$STATE/kafka
   mkdir -p "$dir"
   if ! pid_alive "$dir/kafka.pid"; then
+    # The broker holds test data only (every test and tour run uses topics of
+    # its own), and tansu's SQLite store slows down as it grows: start empty.
+    rm -f "$dir"/tansu.db "$dir"/tansu.db-wal "$dir"/tansu.db-shm
     # tansu resolves the SQLite path relative to its working directory; the
     # subshell only changes directory, so $! is tansu itself.
     (

@@ -2,8 +2,9 @@
 //!
 //! This facade re-exports each store crate behind a feature of the same name
 //! (`pg`, `mongo`, `vector`, `cache`, `stream`; `weaviate` and
-//! `weaviate-grpc` add the Weaviate backend to `vector`); [`core`] is always
-//! present. [`Platform::from_env`] builds every configured store's client
+//! `weaviate-grpc` add the Weaviate backend to `vector`; `testcontainers`
+//! adds `testkit`, fresh per-test stores for each enabled store feature);
+//! [`core`] is always present. [`Platform::from_env`] builds every configured store's client
 //! in one call and checks them all with [`Platform::health`].
 //!
 //! ```
@@ -25,5 +26,7 @@ pub use ai_data_mongo as mongo;
 pub use ai_data_pg as pg;
 #[cfg(feature = "stream")]
 pub use ai_data_stream as stream;
+#[cfg(feature = "testcontainers")]
+pub use ai_data_testkit as testkit;
 #[cfg(feature = "vector")]
 pub use ai_data_vector as vector;

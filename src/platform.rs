@@ -57,6 +57,11 @@ pub struct Platform {
     /// Kafka: the configuration (for consumers) and a shared producer.
     #[cfg(feature = "stream")]
     pub kafka: Option<(ai_data_stream::KafkaConfig, ai_data_stream::Producer)>,
+    /// Kafka consumer lag of the configured group (`AI_DATA_KAFKA_GROUP_ID`)
+    /// on the seed's topics, checked with [`Platform::health`]; warns above
+    /// `AI_DATA_KAFKA_LAG_THRESHOLD` messages (default 10,000).
+    #[cfg(feature = "stream")]
+    pub kafka_lag: Option<ai_data_stream::ConsumerLagCheck>,
     /// Weaviate, as a [`VectorStore`](ai_data_vector::VectorStore).
     #[cfg(feature = "weaviate")]
     pub weaviate: Option<ai_data_vector::weaviate::WeaviateStore>,
@@ -68,6 +73,7 @@ pub struct Platform {
 struct TopicLayout {
     topic_partitions: Option<i32>,
     topic_replication: Option<i32>,
+    lag_threshold: Option<u64>,
 }
 
 /// `AI_DATA_WEAVIATE_SEED_DIMENSION`: the vector length of the seed's
@@ -145,6 +151,23 @@ impl Platform {
                     .into_result()?;
             }
             let producer = ai_data_stream::Producer::connect(&config).await?;
+            if let Some(group) = &config.consumer.group_id {
+                let layout: TopicLayout = env.load(Store::Kafka)?;
+                let topics = [
+                    ai_data_stream::DATA_INGESTION,
+                    ai_data_stream::MODEL_EVENTS,
+                    ai_data_stream::SYSTEM_LOGS,
+                ];
+                let check =
+                    ai_data_stream::ConsumerLagCheck::new(ai_data_stream::Admin::new(&config)?)
+                        .with_group(group.clone(), topics)
+                        .with_threshold(
+                            layout
+                                .lag_threshold
+                                .unwrap_or(ai_data_stream::DEFAULT_LAG_THRESHOLD),
+                        );
+                platform.kafka_lag = Some(check);
+            }
             platform.kafka = Some((config, producer));
         }
         #[cfg(feature = "weaviate")]
@@ -185,6 +208,10 @@ impl Platform {
         if let Some((_, producer)) = &self.kafka {
             checks.push((Store::Kafka, producer));
         }
+        #[cfg(feature = "stream")]
+        if let Some(lag) = &self.kafka_lag {
+            checks.push((Store::Kafka, lag));
+        }
         #[cfg(feature = "weaviate")]
         if let Some(weaviate) = &self.weaviate {
             checks.push((Store::Weaviate, weaviate));
@@ -209,18 +236,35 @@ impl PlatformHealth {
     pub fn is_healthy(&self) -> bool {
         self.reports.iter().all(|(_, r)| r.is_ok())
     }
+
+    /// The alert conditions the stores that answered flagged (seed,
+    /// section 8: PostgreSQL connections, Redis memory, MongoDB replication
+    /// lag, Kafka consumer lag), with their store.
+    pub fn warnings(&self) -> impl Iterator<Item = (Store, &str)> {
+        self.reports.iter().flat_map(|(store, result)| {
+            result
+                .iter()
+                .flat_map(|report| report.warnings.iter())
+                .map(|w| (*store, w.as_str()))
+        })
+    }
 }
 
 impl fmt::Display for PlatformHealth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (store, result) in &self.reports {
             match result {
-                Ok(report) => writeln!(
-                    f,
-                    "{store:<9} up    {:>8.2?}  {}",
-                    report.latency,
-                    report.server_version.as_deref().unwrap_or("-")
-                )?,
+                Ok(report) => {
+                    writeln!(
+                        f,
+                        "{store:<9} up    {:>8.2?}  {}",
+                        report.latency,
+                        report.server_version.as_deref().unwrap_or("-")
+                    )?;
+                    for warning in &report.warnings {
+                        writeln!(f, "{store:<9} WARN  {warning}")?;
+                    }
+                }
                 Err(e) => writeln!(f, "{store:<9} DOWN  {e}")?,
             }
         }
@@ -255,5 +299,34 @@ mod tests {
         let health = platform.health().await;
         assert!(health.reports.is_empty());
         assert!(health.is_healthy());
+        assert_eq!(health.warnings().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn warnings_are_listed_and_shown_per_store() {
+        let report = HealthReport::measure(Store::Redis, async { Ok(Some("7.0".to_owned())) })
+            .await
+            .expect("report")
+            .with_warning("Redis: memory 85% of maxmemory (alert above 80%)");
+        let health = PlatformHealth {
+            reports: vec![
+                (Store::Redis, Ok(report)),
+                (
+                    Store::Kafka,
+                    Err(Error::new(ai_data_core::ErrorKind::Connect, "down")),
+                ),
+            ],
+        };
+        let warnings: Vec<_> = health.warnings().collect();
+        assert_eq!(
+            warnings,
+            [(
+                Store::Redis,
+                "Redis: memory 85% of maxmemory (alert above 80%)"
+            )]
+        );
+        let shown = health.to_string();
+        assert!(shown.contains("WARN  Redis: memory 85%"), "{shown}");
+        assert!(shown.contains("DOWN"), "{shown}");
     }
 }

@@ -36,6 +36,7 @@ async fn setup_connects_migrates_and_bootstraps_every_configured_store() {
         // One local broker: the seed's replication factor 2 cannot be met.
         ("AI_DATA_KAFKA_TOPIC_PARTITIONS", "1".to_owned()),
         ("AI_DATA_KAFKA_TOPIC_REPLICATION", "1".to_owned()),
+        ("AI_DATA_KAFKA_GROUP_ID", kafka.topic("indexer")),
         ("AI_DATA_WEAVIATE_URL", weaviate.url()),
         ("AI_DATA_WEAVIATE_GRPC_URL", weaviate.grpc_url()),
         (
@@ -52,15 +53,29 @@ async fn setup_connects_migrates_and_bootstraps_every_configured_store() {
     assert!(health.is_healthy(), "{health}");
     let mut checked: Vec<Store> = health.reports.iter().map(|(s, _)| *s).collect();
     checked.sort_by_key(|s| format!("{s:?}"));
+    // Kafka twice: the brokers, and the configured group's consumer lag.
     let mut expected = vec![
         Store::Postgres,
         Store::Mongo,
         Store::Redis,
         Store::Kafka,
+        Store::Kafka,
         Store::Weaviate,
     ];
     expected.sort_by_key(|s| format!("{s:?}"));
     assert_eq!(checked, expected, "{health}");
+    let lag_key = format!("lag:{}", kafka.topic("indexer"));
+    let lag_report = health
+        .reports
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .find(|r| r.details.contains_key(&lag_key))
+        .unwrap_or_else(|| panic!("no {lag_key} in {health:?}"));
+    assert!(
+        lag_report.details[&lag_key].parse::<u64>().is_ok(),
+        "{lag_report:?}"
+    );
+    assert_eq!(health.warnings().count(), 0, "{health}");
 
     // PostgreSQL migrated.
     let pool = platform.pg.as_ref().expect("pg").primary();

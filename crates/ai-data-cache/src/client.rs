@@ -1,12 +1,14 @@
 //! [`RedisClient`]: a connected fred pool built from a [`RedisConfig`].
 
 use std::fmt;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ai_data_core::Result;
+use ai_data_core::observe::{record_pool, Operation};
+use ai_data_core::{Result, Store};
 use fred::clients::{Client, Pool, WithOptions};
-use fred::interfaces::{ClientLike, KeysInterface};
+use fred::interfaces::{ClientLike, KeysInterface, MetricsInterface};
 use fred::types::config::Options;
 use fred::types::scripts::Script;
 use fred::types::{FromValue, Key, MultipleKeys, MultipleValues};
@@ -14,6 +16,21 @@ use futures::StreamExt;
 
 use crate::error::{map_fred, timed};
 use crate::{RedisConfig, Topology};
+
+/// What fred's pool says about its connections (see
+/// [`RedisClient::pool_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStatus {
+    /// Connections in the pool (the configured pool size).
+    pub size: usize,
+    /// Connections connected now (the others are reconnecting or closed).
+    pub connected: usize,
+    /// Connected connections with commands queued in fred, not yet
+    /// written to the socket (a sign of load or backpressure; each
+    /// connection pipelines, so this is usually 0).
+    pub busy: usize,
+}
 
 /// A pool of fred connections to Redis (standalone, sentinel or cluster).
 ///
@@ -52,7 +69,19 @@ impl RedisClient {
     /// answer within three connect timeouts: `ErrorKind::Timeout`).
     /// Afterwards, dropped connections reconnect by the config's
     /// [`crate::Reconnect`] policy.
+    ///
+    /// Observed as the operation `client.connect`; publishes the pool
+    /// gauges once connected.
     pub async fn connect(config: RedisConfig) -> Result<Self> {
+        let connect = pin!(Self::connect_pool(config));
+        let client = Operation::new(Store::Redis, "client.connect")
+            .run(connect)
+            .await?;
+        client.record_pool_metrics();
+        Ok(client)
+    }
+
+    async fn connect_pool(config: RedisConfig) -> Result<Self> {
         let target = config.to_string();
         let builder = config.fred_builder()?;
         let pool = builder
@@ -94,16 +123,54 @@ impl RedisClient {
         matches!(self.config.topology, Topology::Cluster { .. })
     }
 
-    /// Close every connection.
+    /// Close every connection (observed as the operation `client.quit`).
     pub async fn quit(&self) -> Result<()> {
         let target = self.config.to_string();
-        timed(
+        let quit = pin!(timed(
             self.config.command_timeout,
             "quit",
             &target,
             self.pool.quit(),
-        )
-        .await
+        ));
+        Operation::new(Store::Redis, "client.quit").run(quit).await
+    }
+
+    /// The pool's connections: how many, how many connected, how many have
+    /// commands waiting to be written. Cheap (a few atomic reads per
+    /// connection); no round trip.
+    pub fn pool_status(&self) -> PoolStatus {
+        let clients = self.pool.clients();
+        let mut status = PoolStatus {
+            size: clients.len(),
+            connected: 0,
+            busy: 0,
+        };
+        for client in clients.iter().filter(|c| c.is_connected()) {
+            status.connected += 1;
+            if client.command_queue_len() > 0 {
+                status.busy += 1;
+            }
+        }
+        status
+    }
+
+    /// Publish [`pool_status`](Self::pool_status) as the
+    /// `ai_data_pool_connections{store="redis"}` gauges, and return it:
+    /// `max` the pool size, `in_use` the busy connections, `idle` the
+    /// other connected ones (`max - in_use - idle` are disconnected).
+    /// fred multiplexes every caller over each connection, so nothing is
+    /// ever checked out: there is no "waiting for a connection" to report.
+    /// Called by [`connect`](Self::connect) and by every health check; call
+    /// it on a timer for finer gauges.
+    pub fn record_pool_metrics(&self) -> PoolStatus {
+        let status = self.pool_status();
+        record_pool(
+            Store::Redis,
+            status.busy,
+            status.connected - status.busy,
+            status.size,
+        );
+        status
     }
 
     /// The next connected client of the pool.
@@ -180,7 +247,8 @@ impl RedisClient {
     }
 
     /// `UNLINK` these keys; in a cluster one key per command (they may sit
-    /// in different slots). Returns how many existed.
+    /// in different slots). Returns how many existed. `target` (a
+    /// namespace) names them in errors.
     pub(crate) async fn unlink(&self, keys: Vec<Key>, target: &str) -> Result<u64> {
         if keys.is_empty() {
             return Ok(0);
@@ -199,8 +267,13 @@ impl RedisClient {
 
     /// `SCAN` (every primary, in a cluster) for keys matching `pattern`,
     /// calling `page` with each page of keys and summing what it returns.
-    /// Never `KEYS`.
-    pub(crate) async fn scan_pages<F, Fut>(&self, pattern: &str, mut page: F) -> Result<u64>
+    /// Never `KEYS`. `target` (a namespace) names the scan in errors.
+    pub(crate) async fn scan_pages<F, Fut>(
+        &self,
+        pattern: &str,
+        target: &str,
+        mut page: F,
+    ) -> Result<u64>
     where
         F: FnMut(Vec<Key>) -> Fut,
         Fut: std::future::Future<Output = Result<u64>>,
@@ -214,7 +287,7 @@ impl RedisClient {
             client.scan(pattern, Some(500), None).boxed()
         };
         while let Some(result) = stream.next().await {
-            let mut result = result.map_err(|e| map_fred(e, "scan", pattern))?;
+            let mut result = result.map_err(|e| map_fred(e, "scan", target))?;
             if let Some(keys) = result.take_results() {
                 total += page(keys).await?;
             }

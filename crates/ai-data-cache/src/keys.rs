@@ -12,12 +12,15 @@ use ai_data_core::{Error, Result, Store};
 ///
 /// let ks = KeySpace::new("models", 3).unwrap();
 /// assert_eq!(ks.key("gpt-small"), "models:v3:gpt-small");
+/// assert_eq!(ks.namespace(), "models");
 /// assert_eq!(ks.scan_pattern("user[1]*"), "models:v3:user\\[1\\]\\**");
 /// assert!(KeySpace::new("", 1).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeySpace {
     prefix: String,
+    /// Length of the namespace at the start of `prefix`.
+    namespace_len: usize,
 }
 
 impl KeySpace {
@@ -36,12 +39,19 @@ impl KeySpace {
         }
         Ok(KeySpace {
             prefix: format!("{namespace}:v{version}:"),
+            namespace_len: namespace.len(),
         })
     }
 
     /// `<namespace>:v<version>:`.
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The namespace alone: what observability and errors name as the
+    /// target (never a key, which may hold a user's id or an API key).
+    pub fn namespace(&self) -> &str {
+        &self.prefix[..self.namespace_len]
     }
 
     /// The full key of `key`.
@@ -85,6 +95,7 @@ mod tests {
         }
         let ks = KeySpace::new("svc:embeddings", 12).expect("ok");
         assert_eq!(ks.prefix(), "svc:embeddings:v12:");
+        assert_eq!(ks.namespace(), "svc:embeddings");
     }
 
     #[test]

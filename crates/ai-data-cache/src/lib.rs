@@ -22,6 +22,15 @@
 //! exclusive connection (no `WATCH`, no blocking command), so fred's own
 //! multiplexed pool is the only pool.
 //!
+//! Observability: every call that talks to Redis is one
+//! [`Operation`](ai_data_core::observe::Operation) (store `redis`, target
+//! the key namespace, never a key, a subject or a session id): a DEBUG span
+//! and the `ai_data_operation_duration_seconds` / `ai_data_operations_total`
+//! metrics. Cache reads also count [`CACHE_LOOKUPS`] by hit, miss or
+//! bypass; [`RedisClient::record_pool_metrics`] publishes the pool gauges;
+//! the health check warns past the seed's `RedisHighMemoryUsage` (80% of
+//! `maxmemory`).
+//!
 //! Errors are [`ai_data_core::Error`]s ([`map_fred`] says how fred's map).
 //! `fred` is re-exported for direct commands on [`RedisClient::pool`].
 //! Passwords never appear in `Debug`, `Display`, logs or errors; session
@@ -51,6 +60,7 @@ mod config;
 mod error;
 mod health;
 mod keys;
+mod observe;
 mod rate_limit;
 mod session;
 mod single_flight;
@@ -59,7 +69,7 @@ mod vector;
 mod warn;
 
 pub use ai_data_core::{Error, ErrorKind, Result};
-pub use client::RedisClient;
+pub use client::{PoolStatus, RedisClient};
 pub use codec::Codec;
 pub use config::{
     HostPort, Reconnect, RedisConfig, Topology, DEFAULT_COMMAND_TIMEOUT, DEFAULT_POOL_SIZE,
@@ -68,6 +78,7 @@ pub use config::{
 pub use error::map_fred;
 pub use fred;
 pub use keys::KeySpace;
+pub use observe::CACHE_LOOKUPS;
 pub use rate_limit::{RateDecision, RateLimiter, WindowKind};
 pub use session::{Session, SessionId, SessionStore, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_LIFETIME};
 pub use single_flight::SingleFlight;

@@ -2,9 +2,11 @@
 //! atomically on the Redis server by a Lua script, on the server's clock.
 
 use std::fmt;
+use std::pin::pin;
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, Result, Store};
 use fred::types::scripts::Script;
 
@@ -125,6 +127,11 @@ return redis.call('DEL', KEYS[1] .. (idx - 1), KEYS[1] .. idx, KEYS[1] .. (idx +
 /// When Redis fails, [`check`](Self::check) returns the error: the caller
 /// chooses to fail open (allow) or closed (refuse) per endpoint.
 ///
+/// Each call is one observed [`Operation`](ai_data_core::observe::Operation),
+/// `rate_limit.check` (counting 1 when allowed, 0 when refused) or
+/// `rate_limit.reset`, whose target, like its errors', is the limiter's
+/// name: never the subject (which may be an API key or a user id).
+///
 /// ```no_run
 /// use std::time::Duration;
 /// use ai_data_cache::{RateLimiter, RedisClient};
@@ -232,9 +239,24 @@ impl RateLimiter {
             cost.to_string(),
         ];
         let prefix = self.subject_prefix(subject);
+        // Pinned: the Operation's future holds a pointer, not copies of a
+        // fred future.
+        let decide = pin!(self.decide(script, &prefix, args));
+        Operation::new(Store::Redis, "rate_limit.check")
+            .target(self.keys.namespace())
+            .run_counted(decide, |d| u8::from(d.allowed))
+            .await
+    }
+
+    async fn decide(
+        &self,
+        script: &Script,
+        prefix: &str,
+        args: Vec<String>,
+    ) -> Result<RateDecision> {
         let reply: Vec<i64> = self
             .client
-            .eval(script, prefix.as_str(), args, "rate limit", &prefix)
+            .eval(script, prefix, args, "rate limit", self.keys.namespace())
             .await?;
         let [allowed, used, retry_ms, start_ms] = reply[..] else {
             return Err(Error::new(
@@ -260,14 +282,16 @@ impl RateLimiter {
     pub async fn reset(&self, subject: &str) -> Result<u64> {
         let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
         let prefix = self.subject_prefix(subject);
-        self.client
-            .eval(
-                &RESET,
-                prefix.as_str(),
-                vec![window_ms.to_string()],
-                "rate limit reset",
-                &prefix,
-            )
+        let reset = pin!(self.client.eval(
+            &RESET,
+            prefix.as_str(),
+            vec![window_ms.to_string()],
+            "rate limit reset",
+            self.keys.namespace(),
+        ));
+        Operation::new(Store::Redis, "rate_limit.reset")
+            .target(self.keys.namespace())
+            .run_counted(reset, |n: &u64| *n)
             .await
     }
 }

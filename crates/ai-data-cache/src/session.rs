@@ -3,9 +3,11 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::pin::pin;
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, Result, Store};
 use fred::bytes::Bytes;
 use fred::interfaces::{HashesInterface, KeysInterface, SetsInterface};
@@ -143,6 +145,11 @@ fn millis(d: Duration) -> u64 {
 ///   session), and `<namespace>:v1:u:<user id>`, the set of a user's
 ///   session hashes, used by [`revoke_all`](Self::revoke_all).
 /// - Every key is single-slot, so it works on Redis Cluster too.
+/// - Each public call is one observed
+///   [`Operation`](ai_data_core::observe::Operation) (`session.create`,
+///   `session.get`, `session.touch`, `session.ttl`, `session.revoke`,
+///   `session.revoke_all`) whose target, like its errors', is the
+///   namespace: never a session id, its hash or a user id.
 ///
 /// ```no_run
 /// use ai_data_cache::{RedisClient, SessionId, SessionStore};
@@ -224,6 +231,13 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
         self
     }
 
+    /// One observed call on this store's namespace. Callers `pin!` the
+    /// work and hand over the pinned reference, so that the Operation's
+    /// future holds a pointer, not copies of a fred future.
+    fn op(&self, name: &'static str) -> Operation<'_> {
+        Operation::new(Store::Redis, name).target(self.keys.namespace())
+    }
+
     fn session_key(&self, id: &SessionId) -> String {
         self.keys.key(&format!("s:{}", id.digest()))
     }
@@ -245,6 +259,12 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
 
     /// A new session for `user_id` holding `data`.
     pub async fn create(&self, user_id: &str, data: D) -> Result<Session<D>> {
+        let create = pin!(self.create_unobserved(user_id, data));
+        self.op("session.create").run(create).await
+    }
+
+    async fn create_unobserved(&self, user_id: &str, data: D) -> Result<Session<D>> {
+        let namespace = self.keys.namespace();
         if user_id.is_empty() {
             return Err(Error::invalid_input("a session needs a user id").with_store(Store::Redis));
         }
@@ -266,7 +286,7 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
             idle.to_string().into(),
         ];
         self.client
-            .eval::<i64, _, _>(&CREATE, key.as_str(), args, "session create", "session")
+            .eval::<i64, _, _>(&CREATE, key.as_str(), args, "session create", namespace)
             .await?;
         // Index after the session exists: a concurrent revoke_all either
         // sees it in the set or leaves it in the set for the next one.
@@ -276,7 +296,7 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
             timed(
                 limit,
                 "session index",
-                &user_key,
+                namespace,
                 self.client.pool().sadd::<i64, _, _>(&user_key, id.digest()),
             )
             .await?;
@@ -284,7 +304,7 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
             timed(
                 limit,
                 "session index",
-                &user_key,
+                namespace,
                 self.client
                     .pool()
                     .pexpire::<i64, _>(&user_key, lifetime, None),
@@ -296,7 +316,7 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
             // A session that revoke_all cannot find must not be handed out.
             let _ = self
                 .client
-                .unlink(vec![key.as_str().into()], "session")
+                .unlink(vec![key.as_str().into()], namespace)
                 .await;
             return Err(e);
         }
@@ -312,14 +332,19 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
     /// The session, if it exists and has not expired. Does not extend it.
     pub async fn get(&self, id: &SessionId) -> Result<Option<Session<D>>> {
         let key = self.session_key(id);
-        let bytes: Option<Bytes> = timed(
-            self.client.command_timeout(),
-            "session get",
-            "session",
-            self.client.pool().hget::<Option<Bytes>, _, _>(&key, "v"),
-        )
-        .await?;
-        bytes.map(|b| self.decode(id, &b)).transpose()
+        let work = pin!(async {
+            let bytes: Option<Bytes> = timed(
+                self.client.command_timeout(),
+                "session get",
+                self.keys.namespace(),
+                self.client.pool().hget::<Option<Bytes>, _, _>(&key, "v"),
+            )
+            .await?;
+            bytes.map(|b| self.decode(id, &b)).transpose()
+        });
+        self.op("session.get")
+            .run_counted(work, |s| u8::from(s.is_some()))
+            .await
     }
 
     /// Extend the session's idle expiry (never past its absolute end) and
@@ -330,40 +355,59 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
             millis(self.idle_timeout).to_string(),
             unix_ms(SystemTime::now()).to_string(),
         ];
-        let bytes: Option<Bytes> = self
-            .client
-            .eval(&TOUCH, key.as_str(), args, "session touch", "session")
-            .await?;
-        bytes.map(|b| self.decode(id, &b)).transpose()
+        let work = pin!(async {
+            let bytes: Option<Bytes> = self
+                .client
+                .eval(
+                    &TOUCH,
+                    key.as_str(),
+                    args,
+                    "session touch",
+                    self.keys.namespace(),
+                )
+                .await?;
+            bytes.map(|b| self.decode(id, &b)).transpose()
+        });
+        self.op("session.touch")
+            .run_counted(work, |s| u8::from(s.is_some()))
+            .await
     }
 
     /// How long until the session expires if not touched; `None` when gone.
     pub async fn ttl(&self, id: &SessionId) -> Result<Option<Duration>> {
         let key = self.session_key(id);
-        let ms: i64 = timed(
+        let pttl = pin!(timed(
             self.client.command_timeout(),
             "session ttl",
-            "session",
+            self.keys.namespace(),
             self.client.pool().pttl::<i64, _>(&key),
-        )
-        .await?;
+        ));
+        let ms: i64 = self.op("session.ttl").run(pttl).await?;
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))
     }
 
     /// End one session; `true` when it existed.
     pub async fn revoke(&self, id: &SessionId) -> Result<bool> {
+        let revoke = pin!(self.revoke_unobserved(id));
+        self.op("session.revoke")
+            .run_counted(revoke, |existed| u8::from(*existed))
+            .await
+    }
+
+    async fn revoke_unobserved(&self, id: &SessionId) -> Result<bool> {
+        let namespace = self.keys.namespace();
         let key = self.session_key(id);
         let limit = self.client.command_timeout();
         let user: Option<String> = timed(
             limit,
             "session revoke",
-            "session",
+            namespace,
             self.client.pool().hget::<Option<String>, _, _>(&key, "u"),
         )
         .await?;
         let existed = self
             .client
-            .unlink(vec![key.as_str().into()], "session")
+            .unlink(vec![key.as_str().into()], namespace)
             .await?
             > 0;
         if let Some(user) = user {
@@ -371,7 +415,7 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
             timed(
                 limit,
                 "session revoke",
-                &user_key,
+                namespace,
                 self.client.pool().srem::<i64, _, _>(&user_key, id.digest()),
             )
             .await?;
@@ -381,12 +425,20 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
 
     /// End every session of `user_id`; returns how many were live.
     pub async fn revoke_all(&self, user_id: &str) -> Result<u64> {
+        let revoke = pin!(self.revoke_all_unobserved(user_id));
+        self.op("session.revoke_all")
+            .run_counted(revoke, |live| *live)
+            .await
+    }
+
+    async fn revoke_all_unobserved(&self, user_id: &str) -> Result<u64> {
+        let namespace = self.keys.namespace();
         let user_key = self.user_key(user_id);
         let limit = self.client.command_timeout();
         let digests: Vec<String> = timed(
             limit,
             "session revoke all",
-            &user_key,
+            namespace,
             self.client.pool().smembers::<Vec<String>, _>(&user_key),
         )
         .await?;
@@ -397,13 +449,13 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
             .iter()
             .map(|d| Key::from(self.keys.key(&format!("s:{d}"))))
             .collect();
-        let live = self.client.unlink(keys, "session").await?;
+        let live = self.client.unlink(keys, namespace).await?;
         // Remove exactly what was read: a session indexed meanwhile stays
         // findable by the next revoke_all.
         timed(
             limit,
             "session revoke all",
-            &user_key,
+            namespace,
             self.client.pool().srem::<i64, _, _>(&user_key, digests),
         )
         .await?;

@@ -3,10 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, Result, Store};
 use fred::bytes::Bytes;
 use fred::interfaces::KeysInterface;
@@ -15,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::map_fred;
+use crate::observe::{count_lookup, CacheKind, LookupResult};
 use crate::warn::RateLimitedWarn;
 use crate::{Codec, KeySpace, RedisClient, SingleFlight};
 
@@ -62,6 +65,15 @@ impl Counters {
 ///   version bump) reads as a miss.
 ///
 /// Clones share the connection pool, the single-flight group and the stats.
+///
+/// Observability: each Redis round trip is one
+/// [`Operation`](ai_data_core::observe::Operation) with the namespace as
+/// its target (never the key): `cache.get`, `cache.set`, `cache.ttl`,
+/// `cache.delete`, `cache.delete_prefix`; `get_or_load` is `cache.lookup`
+/// (its read) and, on a miss, `cache.recheck` and `cache.fill` (the write
+/// after the loader; the loader itself is not a Redis operation). Reads
+/// count as `ai_data_cache_lookups_total{cache="typed"}` hits, misses or
+/// bypasses (Redis failed, loader served).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -191,12 +203,27 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
         }
     }
 
+    /// One observed Redis round trip on this cache's namespace. Callers
+    /// `pin!` the work and hand over the pinned reference, so that the
+    /// Operation's future holds a pointer, not copies of a fred future.
+    fn op(&self, name: &'static str) -> Operation<'_> {
+        Operation::new(Store::Redis, name).target(self.keys.namespace())
+    }
+
     async fn get_raw(&self, full: &str) -> Result<Option<Bytes>> {
         self.client
             .fast(self.timeout)
             .get(full)
             .await
-            .map_err(|e| map_fred(e, "get", full))
+            .map_err(|e| map_fred(e, "get", self.keys.namespace()))
+    }
+
+    /// `get_raw` as the operation `name`, counting the entry found (1 or 0).
+    async fn read(&self, name: &'static str, full: &str) -> Result<Option<Bytes>> {
+        let get = pin!(self.get_raw(full));
+        self.op(name)
+            .run_counted(get, |b| u8::from(b.is_some()))
+            .await
     }
 
     async fn set_raw(&self, full: &str, bytes: Bytes, ttl: Duration) -> Result<()> {
@@ -205,7 +232,12 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
             .fast(self.timeout)
             .set(full, bytes, Some(Expiration::PX(ms)), None, false)
             .await
-            .map_err(|e| map_fred(e, "set", full))
+            .map_err(|e| map_fred(e, "set", self.keys.namespace()))
+    }
+
+    fn miss(&self) {
+        Counters::bump(&self.counters.misses);
+        count_lookup(CacheKind::Typed, LookupResult::Miss);
     }
 
     /// Decode, counting a hit; undecodable bytes count as a miss.
@@ -213,10 +245,11 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
         match self.codec.decode(bytes) {
             Ok(value) => {
                 Counters::bump(&self.counters.hits);
+                count_lookup(CacheKind::Typed, LookupResult::Hit);
                 Some(value)
             }
             Err(e) => {
-                Counters::bump(&self.counters.misses);
+                self.miss();
                 self.warn.warn(
                     &format!("cache entry {full} does not decode: treated as a miss"),
                     &e,
@@ -229,10 +262,10 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
     /// The value under `key`, if present and decodable.
     pub async fn get(&self, key: &str) -> Result<Option<T>> {
         let full = self.key(key);
-        match self.get_raw(&full).await? {
+        match self.read("cache.get", &full).await? {
             Some(bytes) => Ok(self.decode_hit(&full, &bytes)),
             None => {
-                Counters::bump(&self.counters.misses);
+                self.miss();
                 Ok(None)
             }
         }
@@ -245,29 +278,32 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
 
     /// Store `value` under `key` with this TTL (at least 1 ms).
     pub async fn set_with_ttl(&self, key: &str, value: &T, ttl: Duration) -> Result<()> {
-        let bytes = Bytes::from(self.codec.encode(value)?);
-        self.set_raw(&self.key(key), bytes, ttl).await
+        let set = pin!(async {
+            let bytes = Bytes::from(self.codec.encode(value)?);
+            self.set_raw(&self.key(key), bytes, ttl).await
+        });
+        self.op("cache.set").run(set).await
     }
 
     /// The remaining time to live of `key`; `None` when absent (or without expiry).
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>> {
         let full = self.key(key);
-        let ms: i64 = self
-            .client
-            .fast(self.timeout)
-            .pttl(&full)
-            .await
-            .map_err(|e| map_fred(e, "pttl", &full))?;
+        let pttl = pin!(async {
+            self.client
+                .fast(self.timeout)
+                .pttl(&full)
+                .await
+                .map_err(|e| map_fred(e, "pttl", self.keys.namespace()))
+        });
+        let ms: i64 = self.op("cache.ttl").run(pttl).await?;
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))
     }
 
     /// Delete `key`; `true` when it existed.
     pub async fn delete(&self, key: &str) -> Result<bool> {
         let full = self.key(key);
-        let n = self
-            .client
-            .unlink(vec![full.as_str().into()], &full)
-            .await?;
+        let unlink = pin!(self.client.unlink(vec![full.into()], self.keys.namespace()));
+        let n = self.op("cache.delete").run_counted(unlink, |n| *n).await?;
         Ok(n > 0)
     }
 
@@ -277,12 +313,13 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
     /// survive it.
     pub async fn delete_prefix(&self, key_prefix: &str) -> Result<u64> {
         let pattern = self.keys.scan_pattern(key_prefix);
-        self.client
-            .scan_pages(&pattern, |keys| {
-                let client = self.client.clone();
-                let pattern = pattern.clone();
-                async move { client.unlink(keys, &pattern).await }
-            })
+        let namespace = self.keys.namespace();
+        let scan = pin!(self.client.scan_pages(&pattern, namespace, |keys| {
+            let client = self.client.clone();
+            async move { client.unlink(keys, namespace).await }
+        }));
+        self.op("cache.delete_prefix")
+            .run_counted(scan, |n| *n)
             .await
     }
 
@@ -298,16 +335,17 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
     {
         let full = self.key(key);
         let mut redis_up = true;
-        match self.get_raw(&full).await {
+        match self.read("cache.lookup", &full).await {
             Ok(Some(bytes)) => {
                 if let Some(value) = self.decode_hit(&full, &bytes) {
                     return Ok(value);
                 }
             }
-            Ok(None) => Counters::bump(&self.counters.misses),
+            Ok(None) => self.miss(),
             Err(e) => {
                 redis_up = false;
                 Counters::bump(&self.counters.misses);
+                count_lookup(CacheKind::Typed, LookupResult::Bypass);
                 self.redis_failed("cache read failed: loading without the cache", &e);
             }
         }
@@ -317,7 +355,7 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
                 // A leader that arrives just after another leader finished
                 // finds its value here instead of loading again.
                 if redis_up {
-                    if let Ok(Some(bytes)) = self.get_raw(&full).await {
+                    if let Ok(Some(bytes)) = self.read("cache.recheck", &full).await {
                         if self.codec.decode::<T>(&bytes).is_ok() {
                             return Ok(bytes);
                         }
@@ -326,7 +364,9 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
                 Counters::bump(&self.counters.loads);
                 let value = load().await?;
                 let bytes = Bytes::from(self.codec.encode(&value)?);
-                if let Err(e) = self.set_raw(&full, bytes.clone(), self.ttl).await {
+                let fill = pin!(self.set_raw(&full, bytes.clone(), self.ttl));
+                let filled = self.op("cache.fill").run(fill).await;
+                if let Err(e) = filled {
                     self.redis_failed("cache write failed: value not cached", &e);
                 }
                 Ok(bytes)

@@ -10,13 +10,15 @@
 //! | `ai_data_operations_total` | counter | `store`, `operation`, `outcome` |
 //! | `ai_data_pool_connections` | gauge | `store`, `state` (`in_use`, `idle`, `max`) |
 //!
-//! `outcome` is `ok` or the [`ErrorKind`](crate::ErrorKind) name
-//! (`connect`, `timeout`, ...). Spans (`ai_data.operation`, level DEBUG)
+//! `outcome` is `ok` or the [`ErrorKind`] as a label (`connect`, `timeout`,
+//! `not_found`, `invalid_input`, ...; see [`outcome_label`]). Spans (`ai_data.operation`, level DEBUG)
 //! carry `store`, `operation`, `target` (table, collection, topic or key
 //! namespace), `rows` (rows, hits or records), `outcome` and, on failure,
-//! `error` — never payloads, keys' values or secrets. Without a metrics
-//! recorder or a tracing subscriber installed, all of this costs a few
-//! atomic loads per call.
+//! `error` — never payloads, keys' values or secrets. The cost per call,
+//! with or without a recorder or subscriber: a disabled span, the metric
+//! keys built from their labels (two small allocations), roughly half a
+//! microsecond — measured against the cheapest store call, a Redis GET on
+//! loopback (~25-80 µs here).
 
 use std::future::Future;
 use std::time::Instant;
@@ -24,7 +26,7 @@ use std::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
 
-use crate::{Result, Store};
+use crate::{ErrorKind, Result, Store};
 
 /// Histogram of operation latency, in seconds.
 pub const OPERATION_DURATION: &str = "ai_data_operation_duration_seconds";
@@ -113,19 +115,23 @@ impl<'a> Operation<'a> {
         let result = work.instrument(span.clone()).await;
         let elapsed = started.elapsed().as_secs_f64();
         let outcome = match &result {
-            Ok(value) => {
-                if let Some(n) = count(value) {
-                    span.record("rows", n);
-                }
-                "ok"
-            }
-            Err(e) => {
-                // The error's Display never holds secrets (see `Error`).
-                span.record("error", tracing::field::display(e));
-                e.kind().as_str()
-            }
+            Ok(_) => "ok",
+            Err(e) => outcome_label(e.kind()),
         };
-        span.record("outcome", outcome);
+        if !span.is_disabled() {
+            match &result {
+                Ok(value) => {
+                    if let Some(n) = count(value) {
+                        span.record("rows", n);
+                    }
+                }
+                // The error's Display never holds secrets (see `Error`).
+                Err(e) => {
+                    span.record("error", tracing::field::display(e));
+                }
+            }
+            span.record("outcome", outcome);
+        }
         let labels = [
             ("store", store),
             ("operation", self.operation),
@@ -134,6 +140,28 @@ impl<'a> Operation<'a> {
         metrics::histogram!(OPERATION_DURATION, &labels).record(elapsed);
         metrics::counter!(OPERATIONS_TOTAL, &labels).increment(1);
         result
+    }
+}
+
+/// The `outcome` label of a failed operation: the [`ErrorKind`] in
+/// snake case, as metric label values usually are.
+///
+/// ```
+/// use ai_data_core::{observe::outcome_label, ErrorKind};
+/// assert_eq!(outcome_label(ErrorKind::NotFound), "not_found");
+/// assert_eq!(outcome_label(ErrorKind::Timeout), "timeout");
+/// ```
+pub const fn outcome_label(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Config => "config",
+        ErrorKind::Connect => "connect",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::Conflict => "conflict",
+        ErrorKind::InvalidInput => "invalid_input",
+        ErrorKind::Unsupported => "unsupported",
+        ErrorKind::Auth => "auth",
+        ErrorKind::Backend => "backend",
     }
 }
 

@@ -9,6 +9,7 @@ use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, ExposeSecret, Result, SecretString, Store};
 
 use crate::config::DEFAULT_TASK_STATUS_TTL;
@@ -279,8 +280,18 @@ impl Bootstrap {
     /// Create what is missing in `db` and report on everything.
     ///
     /// Errors only when the server fails; differing indexes are entries in
-    /// the report (see [`BootstrapReport::into_result`]).
+    /// the report (see [`BootstrapReport::into_result`]). Observed as
+    /// operation `bootstrap` (target: the database name).
     pub async fn run(&self, db: &Database) -> Result<BootstrapReport> {
+        Operation::new(Store::Mongo, "bootstrap")
+            .target(db.name())
+            .run(self.run_unobserved(db))
+            .await
+    }
+
+    /// [`Bootstrap::run`] without its own [`Operation`] (for callers that
+    /// observe the whole call themselves).
+    pub(crate) async fn run_unobserved(&self, db: &Database) -> Result<BootstrapReport> {
         let mut report = BootstrapReport::default();
         let ns = db.name().to_owned();
         let existing = db

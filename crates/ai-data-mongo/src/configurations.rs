@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, Result, RetryPolicy, Store};
 
 use crate::bootstrap::CONFIGURATIONS;
@@ -162,6 +163,11 @@ pub enum ActivationMode {
 
 /// Typed access to `configurations`.
 ///
+/// Each method is one observed operation `configurations.<method>` on
+/// target `configurations` (see [`ai_data_core::observe`]); what a method
+/// does through another (a roll-back's activation) is part of its own
+/// operation.
+///
 /// # Version numbers
 ///
 /// The seed's index on `(component, environment, version)` is not unique,
@@ -255,6 +261,12 @@ impl ConfigurationRepo {
 
     /// The mode [`Self::activate`] uses (asks the server once in `Auto`).
     pub async fn effective_mode(&self) -> Result<ActivationMode> {
+        self.observe("configurations.effective_mode")
+            .run(self.effective_mode_unobserved())
+            .await
+    }
+
+    async fn effective_mode_unobserved(&self) -> Result<ActivationMode> {
         Ok(match self.mode {
             ActivationMode::Auto => {
                 let txn = self
@@ -276,6 +288,12 @@ impl ConfigurationRepo {
     /// [`ErrorKind::InvalidInput`], before any I/O, when a field name of
     /// the content is refused (see [`validate_field_names`]).
     pub async fn publish(&self, new: &NewConfiguration) -> Result<Configuration> {
+        self.observe("configurations.publish")
+            .run_counted(self.publish_unobserved(new), |_| 1_u64)
+            .await
+    }
+
+    async fn publish_unobserved(&self, new: &NewConfiguration) -> Result<Configuration> {
         validate_field_names("config", &new.config)
             .map_err(|e| e.with_operation("publish").with_target(self.ns.clone()))?;
         for _ in 0..PUBLISH_ATTEMPTS {
@@ -342,7 +360,18 @@ impl ConfigurationRepo {
         environment: &str,
         version: i64,
     ) -> Result<Configuration> {
-        match self.effective_mode().await? {
+        self.observe("configurations.activate")
+            .run(self.activate_unobserved(component, environment, version))
+            .await
+    }
+
+    async fn activate_unobserved(
+        &self,
+        component: &str,
+        environment: &str,
+        version: i64,
+    ) -> Result<Configuration> {
+        match self.effective_mode_unobserved().await? {
             ActivationMode::Guarded => {
                 self.activate_guarded(component, environment, version)
                     .await?
@@ -353,7 +382,7 @@ impl ConfigurationRepo {
                     .await?
             }
         }
-        self.get_version(component, environment, version)
+        self.get_version_unobserved(component, environment, version)
             .await?
             .ok_or_else(|| self.not_found(component, environment, Some(version)))
     }
@@ -361,6 +390,19 @@ impl ConfigurationRepo {
     /// The active version, if any (the newest activation if a guarded
     /// activation is in flight).
     pub async fn get_active(
+        &self,
+        component: &str,
+        environment: &str,
+    ) -> Result<Option<Configuration>> {
+        self.observe("configurations.get_active")
+            .run_counted(
+                self.get_active_unobserved(component, environment),
+                Option::is_some,
+            )
+            .await
+    }
+
+    async fn get_active_unobserved(
         &self,
         component: &str,
         environment: &str,
@@ -381,6 +423,20 @@ impl ConfigurationRepo {
         environment: &str,
         version: i64,
     ) -> Result<Option<Configuration>> {
+        self.observe("configurations.get_version")
+            .run_counted(
+                self.get_version_unobserved(component, environment, version),
+                Option::is_some,
+            )
+            .await
+    }
+
+    async fn get_version_unobserved(
+        &self,
+        component: &str,
+        environment: &str,
+        version: i64,
+    ) -> Result<Option<Configuration>> {
         self.coll
             .find_one(
                 doc! { "component": component, "environment": environment, "version": version },
@@ -395,14 +451,19 @@ impl ConfigurationRepo {
         component: &str,
         environment: &str,
     ) -> Result<Vec<Configuration>> {
-        self.coll
-            .find(doc! { "component": component, "environment": environment })
-            .sort(doc! { "version": 1 })
+        let list = async {
+            self.coll
+                .find(doc! { "component": component, "environment": environment })
+                .sort(doc! { "version": 1 })
+                .await
+                .map_err(map_err("find", &self.ns))?
+                .try_collect()
+                .await
+                .map_err(map_err("find", &self.ns))
+        };
+        self.observe("configurations.list_versions")
+            .run_counted(list, Vec::len)
             .await
-            .map_err(map_err("find", &self.ns))?
-            .try_collect()
-            .await
-            .map_err(map_err("find", &self.ns))
     }
 
     /// Activate the version just below the active one; the document.
@@ -410,8 +471,18 @@ impl ConfigurationRepo {
     /// [`ErrorKind::NotFound`] when nothing is active or the active
     /// version is the first.
     pub async fn roll_back(&self, component: &str, environment: &str) -> Result<Configuration> {
+        self.observe("configurations.roll_back")
+            .run(self.roll_back_unobserved(component, environment))
+            .await
+    }
+
+    async fn roll_back_unobserved(
+        &self,
+        component: &str,
+        environment: &str,
+    ) -> Result<Configuration> {
         let active = self
-            .get_active(component, environment)
+            .get_active_unobserved(component, environment)
             .await?
             .ok_or_else(|| self.not_found(component, environment, None))?;
         let previous = self
@@ -436,8 +507,13 @@ impl ConfigurationRepo {
                 .with_operation("roll_back")
                 .with_target(self.ns.clone())
             })?;
-        self.activate(component, environment, previous.version)
+        self.activate_unobserved(component, environment, previous.version)
             .await
+    }
+
+    /// An [`Operation`] on `configurations`.
+    fn observe(&self, operation: &'static str) -> Operation<'static> {
+        Operation::new(Store::Mongo, operation).target(CONFIGURATIONS)
     }
 
     fn not_found(&self, component: &str, environment: &str, version: Option<i64>) -> Error {
@@ -586,7 +662,10 @@ impl ConfigurationRepo {
             .await
             .map_err(map_err("update_one", &self.ns))?;
         if claimed.matched_count == 0 {
-            return match self.get_version(component, environment, version).await? {
+            return match self
+                .get_version_unobserved(component, environment, version)
+                .await?
+            {
                 None => Err(self.not_found(component, environment, Some(version))),
                 Some(_) => Err(self.superseded(component, environment, version, version)),
             };

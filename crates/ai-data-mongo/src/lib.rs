@@ -8,6 +8,14 @@
 //! | `configurations` | [`ConfigurationRepo`] | versions per component and environment, exactly one active |
 //! | `task_status_cache` | [`TaskStatusRepo`] | upserted task states, expired by a TTL index |
 //!
+//! Every call that talks to the server is one observed
+//! [`ai_data_core::observe::Operation`] (store `mongodb`): `logs.*`,
+//! `configurations.*` and `tasks.*` per repository method (target: the
+//! collection), `connect`, `bootstrap` and `health`. A client built by
+//! [`MongoStore::connect`] also publishes its pool gauges (see
+//! [`MongoStore::connect_lazy`]); the health check warns on the seed's
+//! replication-lag alert (see [`MongoStore::health`]).
+//!
 //! Errors are [`ai_data_core::Error`]s (see [`from_driver_error`] for the
 //! mapping); [`MongoStore`] implements [`ai_data_core::HealthCheck`].
 //!
@@ -37,6 +45,7 @@ mod error;
 mod health;
 mod keys;
 mod logs;
+mod pool;
 mod store;
 mod tasks;
 

@@ -11,6 +11,7 @@ use mongodb::error::ErrorKind as DriverKind;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, Result, Store};
 
 use crate::bootstrap::SYSTEM_LOGS;
@@ -457,6 +458,10 @@ pub struct LevelCount {
 
 /// Typed access to `system_logs`.
 ///
+/// Each method is one observed operation `logs.<method>` on target
+/// `system_logs` (see [`ai_data_core::observe`]), counting the entries
+/// inserted, returned, grouped or purged.
+///
 /// ```no_run
 /// # async fn demo(store: ai_data_mongo::MongoStore) -> ai_data_core::Result<()> {
 /// use ai_data_mongo::{LogLevel, LogQuery, SystemLog};
@@ -506,15 +511,22 @@ impl SystemLogRepo {
     /// [`ErrorKind::InvalidInput`], before any I/O, when a field name in
     /// `details` is refused (see [`validate_field_names`]).
     pub async fn insert_one(&self, log: &SystemLog) -> Result<ObjectId> {
-        validate_field_names("details", &log.details)
-            .map_err(|e| e.with_operation("insert_one").with_target(self.ns.clone()))?;
-        let mut log = log.clone();
-        let id = *log.id.get_or_insert_with(ObjectId::new);
-        self.coll
-            .insert_one(&log)
+        self.observe("logs.insert_one")
+            .run_counted(
+                async {
+                    validate_field_names("details", &log.details)
+                        .map_err(|e| e.with_operation("insert_one").with_target(self.ns.clone()))?;
+                    let mut log = log.clone();
+                    let id = *log.id.get_or_insert_with(ObjectId::new);
+                    self.coll
+                        .insert_one(&log)
+                        .await
+                        .map_err(map_err("insert_one", &self.ns))?;
+                    Ok(id)
+                },
+                |_| 1_u64,
+            )
             .await
-            .map_err(map_err("insert_one", &self.ns))?;
-        Ok(id)
     }
 
     /// Insert entries in unordered batches: a refused document (duplicate
@@ -527,6 +539,15 @@ impl SystemLogRepo {
     /// [`ErrorKind::InvalidInput`] (the path starts with `logs[<index>]`)
     /// and nothing is written.
     pub async fn insert_many(&self, logs: &[SystemLog]) -> Result<InsertManyReport> {
+        self.observe("logs.insert_many")
+            .run_counted(
+                self.insert_many_unobserved(logs),
+                InsertManyReport::inserted,
+            )
+            .await
+    }
+
+    async fn insert_many_unobserved(&self, logs: &[SystemLog]) -> Result<InsertManyReport> {
         for (index, log) in logs.iter().enumerate() {
             validate_field_names(&format!("logs[{index}].details"), &log.details)
                 .map_err(|e| e.with_operation("insert_many").with_target(self.ns.clone()))?;
@@ -590,6 +611,12 @@ impl SystemLogRepo {
     /// The level and service are matched as literal strings: a service
     /// named `"$ne"` or `"a.b"` finds exactly the entries of that service.
     pub async fn query(&self, query: &LogQuery) -> Result<LogPage> {
+        self.observe("logs.query")
+            .run_counted(self.query_unobserved(query), |page| page.logs.len())
+            .await
+    }
+
+    async fn query_unobserved(&self, query: &LogQuery) -> Result<LogPage> {
         if query.limit == 0 || query.limit > MAX_PAGE_SIZE {
             return Err(Error::invalid_input(format!(
                 "log query limit must be 1..={MAX_PAGE_SIZE}, got {}",
@@ -623,6 +650,16 @@ impl SystemLogRepo {
     /// Entries per service and level (aggregation), optionally in
     /// `from <= timestamp < until`, sorted by service then level.
     pub async fn count_by_level(
+        &self,
+        from: Option<DateTime>,
+        until: Option<DateTime>,
+    ) -> Result<Vec<LevelCount>> {
+        self.observe("logs.count_by_level")
+            .run_counted(self.count_by_level_unobserved(from, until), Vec::len)
+            .await
+    }
+
+    async fn count_by_level_unobserved(
         &self,
         from: Option<DateTime>,
         until: Option<DateTime>,
@@ -679,12 +716,24 @@ impl SystemLogRepo {
 
     /// Delete entries with `timestamp < cutoff`; how many.
     pub async fn purge_older_than(&self, cutoff: DateTime) -> Result<u64> {
-        let result = self
-            .coll
-            .delete_many(doc! { "timestamp": { "$lt": cutoff } })
+        self.observe("logs.purge_older_than")
+            .run_counted(
+                async {
+                    let result = self
+                        .coll
+                        .delete_many(doc! { "timestamp": { "$lt": cutoff } })
+                        .await
+                        .map_err(map_err("delete_many", &self.ns))?;
+                    Ok(result.deleted_count)
+                },
+                |deleted| *deleted,
+            )
             .await
-            .map_err(map_err("delete_many", &self.ns))?;
-        Ok(result.deleted_count)
+    }
+
+    /// An [`Operation`] on `system_logs`.
+    fn observe(&self, operation: &'static str) -> Operation<'static> {
+        Operation::new(Store::Mongo, operation).target(SYSTEM_LOGS)
     }
 }
 

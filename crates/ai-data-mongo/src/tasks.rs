@@ -9,6 +9,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, Result, Store};
 
 use crate::bootstrap::TASK_STATUS_CACHE;
@@ -198,6 +199,10 @@ impl TaskUpdate {
 
 /// Typed access to `task_status_cache`.
 ///
+/// Each method is one observed operation `tasks.<method>` on target
+/// `task_status_cache` (see [`ai_data_core::observe`]), counting the
+/// entries written, found, listed or removed.
+///
 /// ```no_run
 /// # async fn demo(store: ai_data_mongo::MongoStore) -> ai_data_core::Result<()> {
 /// use ai_data_mongo::{TaskState, TaskUpdate};
@@ -240,6 +245,12 @@ impl TaskStatusRepo {
     /// itself; the result is the value of `result`, so its content can never
     /// act as an operator or a path.
     pub async fn upsert(&self, update: &TaskUpdate) -> Result<TaskStatus> {
+        self.observe("tasks.upsert")
+            .run_counted(self.upsert_unobserved(update), |_| 1_u64)
+            .await
+    }
+
+    async fn upsert_unobserved(&self, update: &TaskUpdate) -> Result<TaskStatus> {
         update
             .validate()
             .map_err(|e| e.with_operation("upsert").with_target(self.ns.clone()))?;
@@ -294,20 +305,29 @@ impl TaskStatusRepo {
 
     /// The entry for `task_id`, if it exists (and has not expired).
     pub async fn get(&self, task_id: &str) -> Result<Option<TaskStatus>> {
-        self.coll
-            .find_one(doc! { "task_id": task_id })
+        self.observe("tasks.get")
+            .run_counted(
+                async {
+                    self.coll
+                        .find_one(doc! { "task_id": task_id })
+                        .await
+                        .map_err(map_err("find_one", &self.ns))
+                },
+                Option::is_some,
+            )
             .await
-            .map_err(map_err("find_one", &self.ns))
     }
 
     /// Entries in `status`, most recently updated first (at most `limit`).
     pub async fn list_by_status(&self, status: &TaskState, limit: u32) -> Result<Vec<TaskStatus>> {
-        self.list(
+        let list = self.list(
             doc! { "status": status.as_str() },
             doc! { "last_updated": -1 },
             limit,
-        )
-        .await
+        );
+        self.observe("tasks.list_by_status")
+            .run_counted(list, Vec::len)
+            .await
     }
 
     /// Entries of `task_type`, optionally only in `status`, most recently
@@ -322,17 +342,32 @@ impl TaskStatusRepo {
         if let Some(status) = status {
             filter.insert("status", status.as_str());
         }
-        self.list(filter, doc! { "last_updated": -1 }, limit).await
+        let list = self.list(filter, doc! { "last_updated": -1 }, limit);
+        self.observe("tasks.list_by_type")
+            .run_counted(list, Vec::len)
+            .await
     }
 
     /// Remove the entry; whether there was one.
     pub async fn remove(&self, task_id: &str) -> Result<bool> {
-        let result = self
-            .coll
-            .delete_many(doc! { "task_id": task_id })
+        self.observe("tasks.remove")
+            .run_counted(
+                async {
+                    let result = self
+                        .coll
+                        .delete_many(doc! { "task_id": task_id })
+                        .await
+                        .map_err(map_err("delete_many", &self.ns))?;
+                    Ok(result.deleted_count > 0)
+                },
+                |removed| u64::from(*removed),
+            )
             .await
-            .map_err(map_err("delete_many", &self.ns))?;
-        Ok(result.deleted_count > 0)
+    }
+
+    /// An [`Operation`] on `task_status_cache`.
+    fn observe(&self, operation: &'static str) -> Operation<'static> {
+        Operation::new(Store::Mongo, operation).target(TASK_STATUS_CACHE)
     }
 
     async fn list(&self, filter: Document, sort: Document, limit: u32) -> Result<Vec<TaskStatus>> {

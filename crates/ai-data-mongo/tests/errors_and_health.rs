@@ -69,6 +69,47 @@ async fn health_reports_version_database_and_transactions() {
 }
 
 #[tokio::test]
+async fn health_measures_replication_lag_without_warning_locally() {
+    let Some((_m, store)) = common::store().await else {
+        return;
+    };
+    let report = store.health().await.expect("healthy");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    if !report.details.contains_key("replica_set") {
+        // A standalone server: the lag cannot be measured, and says why.
+        let why = &report.details["replication_lag"];
+        assert!(why.starts_with("unavailable: "), "{why}");
+        return;
+    }
+    match report.details.get("replication_lag_seconds") {
+        Some(lag) => {
+            let lag: f64 = lag.parse().expect("seconds");
+            assert!((0.0..=60.0).contains(&lag), "{lag}");
+            let members: usize = report.details["replica_set_members"]
+                .parse()
+                .expect("member count");
+            let secondaries: usize = report.details["replica_set_secondaries"]
+                .parse()
+                .expect("secondary count");
+            assert!(
+                members >= 1 && secondaries < members,
+                "{:?}",
+                report.details
+            );
+            if secondaries == 0 {
+                // SecantusDB: a one-member set, nothing can lag.
+                assert_eq!(lag, 0.0);
+            }
+        }
+        // A server that refuses replSetGetStatus is reported, not an error.
+        None => {
+            let why = &report.details["replication_lag"];
+            assert!(why.starts_with("unavailable: "), "{why}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn config_from_the_environment_reaches_the_server() {
     let Some((m, _)) = common::store().await else {
         return;

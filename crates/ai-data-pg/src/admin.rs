@@ -7,6 +7,7 @@ use crate::{NewUser, PgDatabase, User, UserRepo};
 
 /// Create a superuser. Fails with `Conflict` when the username or e-mail
 /// is taken, so an existing account's password is never overwritten.
+/// Observed as one `users.bootstrap_admin` operation on `auth.users`.
 ///
 /// ```no_run
 /// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
@@ -20,12 +21,16 @@ pub async fn bootstrap_admin(
     email: &str,
     password: &str,
 ) -> Result<User> {
-    if password.chars().count() < 12 {
-        return Err(ai_data_core::Error::invalid_input(
-            "the administrator password must have at least 12 characters",
-        ));
-    }
-    let mut admin = NewUser::new(username, email, password);
-    admin.is_superuser = true;
-    UserRepo::new(db.clone()).create(admin).await
+    db.observe("users.bootstrap_admin", "auth.users", async {
+        if password.chars().count() < 12 {
+            return Err(ai_data_core::Error::invalid_input(
+                "the administrator password must have at least 12 characters",
+            ));
+        }
+        let mut admin = NewUser::new(username, email, password);
+        admin.is_superuser = true;
+        // `insert`, not `create`: one Operation for this call, not two.
+        UserRepo::new(db.clone()).insert(admin).await
+    })
+    .await
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ai_data_core::observe::{record_pool, Operation};
 use ai_data_core::{Error, HealthCheck, HealthReport, Result, RetryPolicy, Store};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -72,10 +73,14 @@ impl PgDatabase {
             })
             .collect::<Vec<_>>();
         let db = Self::from_pools(primary, replicas);
-        sqlx::query("SELECT 1")
-            .execute(db.primary())
-            .await
-            .op("connect", "primary")?;
+        db.observe("database.connect", "", async {
+            sqlx::query("SELECT 1")
+                .execute(db.primary())
+                .await
+                .op("connect", "primary")?;
+            Ok(())
+        })
+        .await?;
         Ok(db)
     }
 
@@ -173,13 +178,99 @@ impl PgDatabase {
     /// Safe to run twice and from several processes at once: sqlx holds an
     /// advisory lock while migrating and skips applied versions.
     pub async fn migrate(&self) -> Result<()> {
-        crate::MIGRATOR.run(&self.primary).await.map_err(|e| {
-            Error::new(ai_data_core::ErrorKind::Backend, "migration failed")
-                .with_store(Store::Postgres)
-                .with_operation("migrate")
-                .with_source(e)
+        self.observe("database.migrate", MIGRATIONS_TABLE, async {
+            crate::MIGRATOR.run(&self.primary).await.map_err(|e| {
+                Error::new(ai_data_core::ErrorKind::Backend, "migration failed")
+                    .with_store(Store::Postgres)
+                    .with_operation("migrate")
+                    .with_source(e)
+            })
         })
+        .await
     }
+
+    /// Run one repository or database call as an observed [`Operation`]
+    /// (span, latency and outcome metrics), then publish the primary
+    /// pool's gauges.
+    pub(crate) async fn observe<T, F>(
+        &self,
+        operation: &'static str,
+        target: &str,
+        work: F,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let result = Operation::new(Store::Postgres, operation)
+            .target(target)
+            .run(work)
+            .await;
+        self.record_pool_gauges();
+        result
+    }
+
+    /// As [`PgDatabase::observe`], also recording the rows `count` finds
+    /// in the result.
+    pub(crate) async fn observe_counted<T, F, C, N>(
+        &self,
+        operation: &'static str,
+        target: &str,
+        work: F,
+        count: C,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+        C: FnOnce(&T) -> N,
+        N: TryInto<u64>,
+    {
+        let result = Operation::new(Store::Postgres, operation)
+            .target(target)
+            .run_counted(work, count)
+            .await;
+        self.record_pool_gauges();
+        result
+    }
+
+    /// Publish the primary pool's state (`ai_data_pool_connections`
+    /// gauges with `store="postgres"`): connections checked out, idle, and
+    /// the configured maximum. Reads three counters the pool keeps anyway;
+    /// called after every observed operation and by the health check.
+    /// Replica pools are not published (the gauges carry no pool label).
+    pub fn record_pool_gauges(&self) {
+        let (in_use, idle, max) = pool_state(&self.primary);
+        record_pool(Store::Postgres, in_use, idle, max);
+    }
+}
+
+/// Where sqlx records applied migrations.
+const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+
+/// `(in_use, idle, max)` of a pool. `size` and `num_idle` are read one
+/// after the other, so `in_use` saturates at 0 rather than underflowing
+/// when a connection is returned in between.
+fn pool_state(pool: &PgPool) -> (usize, usize, usize) {
+    let size = pool.size() as usize;
+    let idle = pool.num_idle();
+    let max = pool.options().get_max_connections() as usize;
+    (size.saturating_sub(idle), idle, max)
+}
+
+/// The seed's `PostgreSQLHighConnections` alert fires above 150 backends
+/// with `max_connections = 200`: above 75% of `max_connections`.
+const CONNECTIONS_ALERT_PERCENT: i64 = 75;
+
+/// The warning for `connections` backends on the platform database out of
+/// `max_connections`, when they exceed 75% of it (the seed's
+/// `PostgreSQLHighConnections`: more than 150 of 200). `None` at or below
+/// the threshold, or when `max_connections` is unknown (not positive).
+fn connections_warning(connections: i64, max_connections: i64) -> Option<String> {
+    if max_connections <= 0 || connections * 100 <= max_connections * CONNECTIONS_ALERT_PERCENT {
+        return None;
+    }
+    Some(format!(
+        "PostgreSQL: {connections} of {max_connections} connections in use \
+         (alert above {CONNECTIONS_ALERT_PERCENT}%, the seed's 150 of 200)"
+    ))
 }
 
 fn pool_options(config: &PgConfig) -> PgPoolOptions {
@@ -195,24 +286,57 @@ fn pool_options(config: &PgConfig) -> PgPoolOptions {
 
 #[async_trait]
 impl HealthCheck for PgDatabase {
-    /// `SELECT version()` and the pgvector version on the primary, plus
-    /// whether each replica answers.
+    /// One round trip to the primary for `version()`, the pgvector
+    /// version, the backends connected to this database
+    /// (`pg_stat_activity`) and `max_connections`; then whether each
+    /// replica answers. Details: `pgvector`, `connections`,
+    /// `max_connections`, `replica[i]`. Warns when connections exceed 75%
+    /// of `max_connections` (the seed's `PostgreSQLHighConnections`, more
+    /// than 150 of 200). Also publishes the primary pool's gauges, before
+    /// the probe too, so that an exhausted pool shows even when the check
+    /// then times out waiting for a connection.
     async fn check(&self) -> Result<HealthReport> {
-        let primary = self.primary.clone();
-        let mut report = HealthReport::measure(Store::Postgres, async move {
-            let version: String = sqlx::query_scalar("SELECT version()")
-                .fetch_one(&primary)
-                .await
-                .op("health", "version()")?;
+        self.record_pool_gauges();
+        self.observe(
+            "database.health",
+            "pg_stat_activity",
+            self.check_primary_and_replicas(),
+        )
+        .await
+    }
+}
+
+impl PgDatabase {
+    async fn check_primary_and_replicas(&self) -> Result<HealthReport> {
+        let mut facts: Option<(Option<String>, i64, i64)> = None;
+        let mut report = HealthReport::measure(Store::Postgres, async {
+            let (version, vector, connections, max_connections): (
+                String,
+                Option<String>,
+                i64,
+                i64,
+            ) = sqlx::query_as(
+                "SELECT version(), \
+                     (SELECT extversion FROM pg_extension WHERE extname = 'vector'), \
+                     (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()), \
+                     current_setting('max_connections')::int8",
+            )
+            .fetch_one(&self.primary)
+            .await
+            .op("health", "pg_stat_activity")?;
+            facts = Some((vector, connections, max_connections));
             Ok(Some(version))
         })
         .await?;
-        let vector: Option<String> =
-            sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-                .fetch_optional(&self.primary)
-                .await
-                .op("health", "pg_extension")?;
-        report = report.with_detail("pgvector", vector.unwrap_or_else(|| "not installed".into()));
+        if let Some((vector, connections, max_connections)) = facts {
+            report = report
+                .with_detail("pgvector", vector.unwrap_or_else(|| "not installed".into()))
+                .with_detail("connections", connections.to_string())
+                .with_detail("max_connections", max_connections.to_string());
+            if let Some(warning) = connections_warning(connections, max_connections) {
+                report = report.with_warning(warning);
+            }
+        }
         for (i, replica) in self.replicas.iter().enumerate() {
             let status = tokio::time::timeout(
                 Duration::from_secs(2),
@@ -228,5 +352,31 @@ impl HealthCheck for PgDatabase {
             report = report.with_detail(format!("replica[{i}]"), shown);
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connections_warning;
+
+    #[test]
+    fn connections_warn_only_above_three_quarters_of_max() {
+        // The seed's rule: more than 150 of 200.
+        assert_eq!(connections_warning(0, 200), None);
+        assert_eq!(connections_warning(149, 200), None);
+        assert_eq!(connections_warning(150, 200), None, "at the threshold");
+        let warning = connections_warning(151, 200).expect("above the threshold");
+        assert!(warning.contains("151 of 200"), "{warning}");
+        assert!(warning.contains("75%"), "{warning}");
+        // Scales with max_connections (100 -> above 75).
+        assert_eq!(connections_warning(75, 100), None);
+        assert!(connections_warning(76, 100).is_some());
+        assert!(connections_warning(100, 100).is_some());
+    }
+
+    #[test]
+    fn unknown_max_connections_never_warns() {
+        assert_eq!(connections_warning(10, 0), None);
+        assert_eq!(connections_warning(10, -1), None);
     }
 }

@@ -5,6 +5,16 @@
 //! models and text embeddings. Errors are [`ai_data_core::Error`]s
 //! ([`map_sqlx`] documents the mapping).
 //!
+//! Every repository method, [`bootstrap_admin`], [`PgDatabase::connect`]'s
+//! ping, [`PgDatabase::migrate`] and the health check run as one
+//! [`ai_data_core::observe::Operation`] (`store="postgres"`, operation
+//! `users.create`, `text_embeddings.search`, `database.health`, ...,
+//! target the table; rows counted for lists, batches, searches and
+//! deletes), and publish the primary pool's gauges afterwards
+//! ([`PgDatabase::record_pool_gauges`]). The health check reports the
+//! backends connected to the database against `max_connections` and warns
+//! above 75% (the seed's `PostgreSQLHighConnections`).
+//!
 //! ```no_run
 //! # async fn demo() -> ai_data_core::Result<()> {
 //! use ai_data_pg::{GroupRepo, NewUser, PgConfig, PgDatabase, UserRepo};

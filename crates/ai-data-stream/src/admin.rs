@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, HealthCheck, HealthReport, Result, Store};
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
@@ -16,6 +17,7 @@ use crate::context::{IssueLog, StreamContext};
 use crate::error::from_kafka;
 use crate::events::{DATA_INGESTION, MODEL_EVENTS, SYSTEM_LOGS};
 use crate::health::{health_report, ClusterInfo, Probe};
+use crate::lag::{fetch_lag, ConsumerLag};
 use crate::KafkaConfig;
 
 /// Partitions of each seed topic (deployment notes, section 6.3).
@@ -311,6 +313,7 @@ impl ProvisionReport {
 #[derive(Clone)]
 pub struct Admin {
     client: Arc<AdminClient<StreamContext>>,
+    config: Arc<KafkaConfig>,
     probe: Probe,
     issues: IssueLog,
     timeout: Duration,
@@ -338,6 +341,7 @@ impl Admin {
             .map_err(|e| from_kafka(e, "create admin client"))?;
         Ok(Admin {
             client: Arc::new(client),
+            config: Arc::new(config.clone()),
             probe: Probe::new(config)?,
             issues,
             timeout: DEFAULT_OPERATION_TIMEOUT.max(config.connect_timeout),
@@ -359,17 +363,26 @@ impl Admin {
 
     /// The cluster's brokers and topics.
     pub async fn cluster_info(&self) -> Result<ClusterInfo> {
-        self.probe.cluster_info().await
+        Operation::new(Store::Kafka, "cluster_info")
+            .run_counted(self.probe.cluster_info(), |info| info.topics.len())
+            .await
     }
 
     /// Create the topics that do not exist; check the partitions of those
     /// that do. Idempotent: running it again reports every topic as
     /// [`TopicStatus::Exists`]. Existing topics' config is not changed.
     pub async fn ensure_topics(&self, specs: &[TopicSpec]) -> Result<ProvisionReport> {
+        Operation::new(Store::Kafka, "admin.ensure_topics")
+            .target(only_name(specs.iter().map(|s| s.name.as_str())))
+            .run_counted(self.provision(specs), |report| report.topics.len())
+            .await
+    }
+
+    async fn provision(&self, specs: &[TopicSpec]) -> Result<ProvisionReport> {
         for spec in specs {
             spec.validate()?;
         }
-        let existing = self.cluster_info().await?.topics;
+        let existing = self.probe.cluster_info().await?.topics;
         let missing: Vec<&TopicSpec> = specs
             .iter()
             .filter(|s| !existing.contains_key(&s.name))
@@ -436,7 +449,7 @@ impl Admin {
                 .with_operation("create topics"));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            current = self.cluster_info().await?.topics;
+            current = self.probe.cluster_info().await?.topics;
         }
         let mut report = ProvisionReport::default();
         for spec in specs {
@@ -474,6 +487,13 @@ impl Admin {
 
     /// The topic's config entries as the broker reports them.
     pub async fn topic_config(&self, topic: &str) -> Result<BTreeMap<String, String>> {
+        Operation::new(Store::Kafka, "admin.topic_config")
+            .target(topic)
+            .run_counted(self.describe_topic_config(topic), BTreeMap::len)
+            .await
+    }
+
+    async fn describe_topic_config(&self, topic: &str) -> Result<BTreeMap<String, String>> {
         let results = self
             .client
             .describe_configs(&[ResourceSpecifier::Topic(topic)], &self.options())
@@ -499,6 +519,13 @@ impl Admin {
 
     /// Delete topics; a topic that does not exist is not an error.
     pub async fn delete_topics(&self, names: &[&str]) -> Result<()> {
+        Operation::new(Store::Kafka, "admin.delete_topics")
+            .target(only_name(names.iter().copied()))
+            .run(self.delete(names))
+            .await
+    }
+
+    async fn delete(&self, names: &[&str]) -> Result<()> {
         if names.is_empty() {
             return Ok(());
         }
@@ -521,19 +548,89 @@ impl Admin {
         }
         Ok(())
     }
+
+    /// How far consumer `group` is behind on `topics`, per partition and
+    /// in total: the group's committed offsets against the partitions'
+    /// high watermarks. A partition the group never committed counts all
+    /// its retained records (`high - low`, what a new member reading from
+    /// the earliest offset would see); a commit below the low watermark
+    /// (records gone with the retention) counts from the low watermark.
+    ///
+    /// Reads the committed offsets with a client of that `group.id`, which
+    /// does not join the group (its members are not disturbed). A topic
+    /// that does not exist is an [`ErrorKind::NotFound`] error.
+    ///
+    /// ```no_run
+    /// # use ai_data_stream::{Admin, KafkaConfig};
+    /// # async fn demo() -> ai_data_stream::Result<()> {
+    /// let admin = Admin::new(&KafkaConfig::from_env()?)?;
+    /// let lag = admin.consumer_lag("indexer", &["data-ingestion"]).await?;
+    /// println!("indexer is {} records behind", lag.total);
+    /// for p in &lag.partitions {
+    ///     println!("{}[{}]: {}", p.topic, p.partition, p.lag);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn consumer_lag(&self, group: &str, topics: &[&str]) -> Result<ConsumerLag> {
+        Operation::new(Store::Kafka, "admin.consumer_lag")
+            .target(only_name(topics.iter().copied()))
+            .run_counted(
+                async {
+                    let known = self.probe.cluster_info().await?;
+                    self.lag_in(&known, group, topics).await
+                },
+                |lag| lag.partitions.len(),
+            )
+            .await
+    }
+
+    /// The lag of `group` on `topics`, whose partitions `known` lists.
+    pub(crate) async fn lag_in(
+        &self,
+        known: &ClusterInfo,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<ConsumerLag> {
+        fetch_lag(&self.config, known, group, topics).await
+    }
+
+    /// Cluster metadata without an operation of its own (for checks that
+    /// are one).
+    pub(crate) async fn metadata(&self) -> Result<ClusterInfo> {
+        self.probe.cluster_info().await
+    }
+}
+
+/// The operation target of a call on `names`: the name when there is
+/// exactly one, otherwise empty (a target is one name, never a list).
+fn only_name<'a>(mut names: impl Iterator<Item = &'a str>) -> &'a str {
+    match (names.next(), names.next()) {
+        (Some(name), None) => name,
+        _ => "",
+    }
 }
 
 #[async_trait]
 impl HealthCheck for Admin {
     /// Cluster metadata within the connect timeout.
     async fn check(&self) -> Result<HealthReport> {
-        health_report(self.cluster_info()).await
+        Operation::new(Store::Kafka, "health")
+            .run(health_report(self.probe.cluster_info()))
+            .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_is_one_name_or_none() {
+        assert_eq!(only_name(["a"].into_iter()), "a");
+        assert_eq!(only_name(["a", "b"].into_iter()), "");
+        assert_eq!(only_name(std::iter::empty()), "");
+    }
 
     #[test]
     fn seed_topics_follow_the_deployment_notes() {

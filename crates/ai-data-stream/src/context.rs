@@ -122,6 +122,9 @@ impl rdkafka::producer::ProducerContext for StreamContext {
     fn delivery(&self, _report: &rdkafka::message::DeliveryResult<'_>, _opaque: ()) {}
 }
 
+/// For short-lived consumers that only read offsets (consumer lag).
+impl rdkafka::consumer::ConsumerContext for StreamContext {}
+
 impl ClientContext for StreamContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
         log_to_tracing(level, facility, message);

@@ -17,9 +17,34 @@
 //!   order with bounded concurrency, retries, dead-letters what fails for
 //!   good (and undecodable payloads).
 //!
+//! - [`Admin::consumer_lag`] and [`ConsumerLagCheck`]: how far a consumer
+//!   group is behind, and a health check warning when a group's lag exceeds
+//!   a threshold (the seed's "consumer lag per Kafka group" alert).
+//!
 //! Errors are [`ai_data_core::Error`]; [`Producer`] and [`Admin`]
 //! implement [`ai_data_core::HealthCheck`] (cluster metadata within the
-//! connect timeout).
+//! connect timeout), and so does [`ConsumerLagCheck`].
+//!
+//! # Observability
+//!
+//! Every call that talks to the brokers is one
+//! [`Operation`](ai_data_core::observe::Operation) (a DEBUG span and the
+//! `ai_data_operation*` metrics, store `kafka`, target the topic name):
+//! `producer.send` ([`Producer::send`], [`Producer::send_with`]),
+//! `producer.send_raw`, `producer.send_batch` (one per batch, `rows` = the
+//! records delivered), `producer.flush`, `cluster_info`,
+//! `admin.ensure_topics`, `admin.topic_config`, `admin.delete_topics`,
+//! `admin.consumer_lag`, `health`, `health.consumer_lag`, and on the
+//! consumer `consumer.subscribe` (once per run) and `consumer.commit` (once
+//! per commit; an interval commit only issues the request, whose failure
+//! is logged and retried at the next interval).
+//!
+//! Records are too many for an operation each: a consumer run counts them
+//! in [`CONSUMER_RECORDS_TOTAL`] (`topic`, `group`, `result` = `handled`,
+//! `retried`, `dead_lettered` or `poison`) and times handler calls in
+//! [`CONSUMER_HANDLER_SECONDS`] (`topic`, `group`), and handles each record
+//! in a DEBUG span `ai_data.consume` (`topic`, `partition`, `offset`; a
+//! batch: `ai_data.consume_batch`) — never a payload or a key.
 //!
 //! ```no_run
 //! use ai_data_stream::{
@@ -59,6 +84,7 @@ mod context;
 mod error;
 mod events;
 mod health;
+mod lag;
 mod producer;
 mod topic;
 
@@ -71,13 +97,15 @@ pub use config::{
     SecurityProtocol, DEFAULT_CLIENT_ID, DEFAULT_PORT,
 };
 pub use consumer::{
-    BatchHandler, Consumer, ConsumerMetrics, Handler, Received, RunSummary, DEFAULT_CONCURRENCY,
+    BatchHandler, Consumer, ConsumerMetrics, Handler, Received, RunSummary,
+    CONSUMER_HANDLER_SECONDS, CONSUMER_RECORDS_TOTAL, DEFAULT_CONCURRENCY,
 };
 pub use events::{
     DocumentRef, IngestionRequest, LogLevel, LogRecord, ModelEvent, ModelEventKind, DATA_INGESTION,
     MODEL_EVENTS, SCHEMA_VERSION, SYSTEM_LOGS,
 };
 pub use health::{ClusterInfo, TopicInfo};
+pub use lag::{ConsumerLag, ConsumerLagCheck, PartitionLag, DEFAULT_LAG_THRESHOLD};
 pub use producer::{Delivery, Producer};
 pub use topic::{header, Headers, Topic, JSON};
 

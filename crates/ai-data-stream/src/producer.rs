@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, HealthCheck, HealthReport, Result, Store};
 use async_trait::async_trait;
 use rdkafka::error::KafkaError;
@@ -124,6 +125,12 @@ impl Producer {
 
     /// The cluster's brokers and topics, within the connect timeout.
     pub async fn cluster_info(&self) -> Result<ClusterInfo> {
+        Operation::new(Store::Kafka, "cluster_info")
+            .run_counted(self.fetch_cluster_info(), |info| info.topics.len())
+            .await
+    }
+
+    async fn fetch_cluster_info(&self) -> Result<ClusterInfo> {
         let inner = self.inner.clone();
         let fetch_it = move || {
             let result = fetch(inner.producer.client(), inner.connect_timeout);
@@ -155,16 +162,21 @@ impl Producer {
     where
         T: Serialize + DeserializeOwned,
     {
-        let payload = topic.encode(event)?;
-        let key = topic.key_of(event);
-        let headers = typed_headers(topic.content_type(), &headers);
-        self.deliver(
-            topic.name(),
-            key.as_deref().map(str::as_bytes),
-            Some(&payload),
-            headers,
-        )
-        .await
+        Operation::new(Store::Kafka, "producer.send")
+            .target(topic.name())
+            .run(async {
+                let payload = topic.encode(event)?;
+                let key = topic.key_of(event);
+                let headers = typed_headers(topic.content_type(), &headers);
+                self.deliver(
+                    topic.name(),
+                    key.as_deref().map(str::as_bytes),
+                    Some(&payload),
+                    headers,
+                )
+                .await
+            })
+            .await
     }
 
     /// Send raw bytes: for forwarding records as they are (dead letters)
@@ -176,7 +188,9 @@ impl Producer {
         payload: Option<&[u8]>,
         headers: &Headers,
     ) -> Result<Delivery> {
-        self.deliver(topic, key, payload, headers.to_rdkafka())
+        Operation::new(Store::Kafka, "producer.send_raw")
+            .target(topic)
+            .run(self.deliver(topic, key, payload, headers.to_rdkafka()))
             .await
     }
 
@@ -210,6 +224,10 @@ impl Producer {
     /// result per event, in the same order; one failure does not stop the
     /// others. Records with the same key keep their order.
     ///
+    /// Observed as one `producer.send_batch` operation for the whole batch
+    /// (its `rows` are the records delivered); when any record failed, the
+    /// operation's outcome is the first failure's kind.
+    ///
     /// ```no_run
     /// # use ai_data_stream::{LogLevel, LogRecord, Producer, Topic};
     /// # async fn demo(producer: Producer) {
@@ -223,6 +241,27 @@ impl Producer {
     /// # }
     /// ```
     pub async fn send_batch<'a, T, I>(&self, topic: &Topic<T>, events: I) -> Vec<Result<Delivery>>
+    where
+        T: Serialize + DeserializeOwned + 'a,
+        I: IntoIterator<Item = &'a T>,
+    {
+        let mut results = Vec::new();
+        // The per-record results are the answer; the operation only
+        // records how the batch went.
+        let _ = Operation::new(Store::Kafka, "producer.send_batch")
+            .target(topic.name())
+            .run_counted(
+                async {
+                    results = self.enqueue_batch(topic, events).await;
+                    batch_outcome(&results, topic.name())
+                },
+                |delivered| *delivered,
+            )
+            .await;
+        results
+    }
+
+    async fn enqueue_batch<'a, T, I>(&self, topic: &Topic<T>, events: I) -> Vec<Result<Delivery>>
     where
         T: Serialize + DeserializeOwned + 'a,
         I: IntoIterator<Item = &'a T>,
@@ -325,14 +364,18 @@ impl Producer {
     /// Wait until every queued record is delivered (or failed), up to `timeout`.
     pub async fn flush(&self, timeout: Duration) -> Result<()> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.producer.flush(timeout))
+        Operation::new(Store::Kafka, "producer.flush")
+            .run(async move {
+                tokio::task::spawn_blocking(move || inner.producer.flush(timeout))
+                    .await
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Backend, "the flush task failed")
+                            .with_store(Store::Kafka)
+                            .with_source(e)
+                    })?
+                    .map_err(|e| from_kafka(e, "flush"))
+            })
             .await
-            .map_err(|e| {
-                Error::new(ErrorKind::Backend, "the flush task failed")
-                    .with_store(Store::Kafka)
-                    .with_source(e)
-            })?
-            .map_err(|e| from_kafka(e, "flush"))
     }
 
     /// Flush with the configured message timeout, then release this handle.
@@ -346,8 +389,32 @@ impl Producer {
 impl HealthCheck for Producer {
     /// Cluster metadata within the connect timeout.
     async fn check(&self) -> Result<HealthReport> {
-        health_report(self.cluster_info()).await
+        Operation::new(Store::Kafka, "health")
+            .run(health_report(self.fetch_cluster_info()))
+            .await
     }
+}
+
+/// How a batch went, for its operation: the records delivered, or, when
+/// any failed, an error of the first failure's kind saying how many failed
+/// (the delivered count still goes on the operation's span).
+fn batch_outcome(results: &[Result<Delivery>], topic: &str) -> Result<usize> {
+    let delivered = results.iter().filter(|r| r.is_ok()).count();
+    let Some(first) = results.iter().find_map(|r| r.as_ref().err()) else {
+        return Ok(delivered);
+    };
+    tracing::Span::current().record("rows", delivered);
+    Err(Error::new(
+        first.kind(),
+        format!(
+            "{} of {} records not delivered; first: {first}",
+            results.len() - delivered,
+            results.len()
+        ),
+    )
+    .with_store(Store::Kafka)
+    .with_operation("send")
+    .with_target(topic.to_owned()))
 }
 
 pub(crate) fn typed_headers(content_type: &str, extra: &Headers) -> OwnedHeaders {
@@ -358,4 +425,34 @@ pub(crate) fn typed_headers(content_type: &str, extra: &Headers) -> OwnedHeaders
     extra
         .iter()
         .fold(headers, |h, (key, value)| h.insert(Header { key, value }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_ok_when_every_record_was_delivered() {
+        let delivered = Delivery {
+            partition: 0,
+            offset: 7,
+        };
+        assert_eq!(batch_outcome(&[], "t").expect("empty"), 0);
+        assert_eq!(
+            batch_outcome(&[Ok(delivered), Ok(delivered)], "t").expect("all"),
+            2
+        );
+        let failed = [
+            Ok(delivered),
+            Err(Error::new(ErrorKind::Timeout, "message timed out")),
+            Err(Error::new(ErrorKind::Connect, "broker down")),
+        ];
+        let err = batch_outcome(&failed, "events").expect_err("partial");
+        assert_eq!(err.kind(), ErrorKind::Timeout, "the first failure's kind");
+        assert_eq!(err.target(), Some("events"));
+        assert!(
+            err.message().starts_with("2 of 3 records not delivered"),
+            "{err}"
+        );
+    }
 }

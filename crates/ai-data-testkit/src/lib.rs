@@ -111,9 +111,11 @@ pub fn unavailable<T>(store: &str, why: &str) -> Option<T> {
     None
 }
 
-/// Whether a Docker engine looks reachable (for the testcontainers path).
+/// Whether a Docker engine looks reachable (`DOCKER_HOST` set or the
+/// default socket present): the stores' functions start a container only
+/// then.
 #[cfg(feature = "testcontainers")]
-pub(crate) fn docker_available() -> bool {
+pub fn docker_available() -> bool {
     std::env::var_os("DOCKER_HOST").is_some()
         || std::path::Path::new("/var/run/docker.sock").exists()
 }

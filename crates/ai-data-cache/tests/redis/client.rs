@@ -31,11 +31,23 @@ async fn health_reports_version_memory_and_topology() {
     assert!(used > 0);
     let max: u64 = report.details["maxmemory"].parse().expect("number");
     let ratio = &report.details["memory_used_ratio"];
+    let percent = &report.details["memory_used_percent"];
     if max == 0 {
         assert_eq!(ratio, "unlimited");
+        assert_eq!(percent, "unlimited");
     } else {
         assert!(ratio.parse::<f64>().expect("ratio") > 0.0, "{ratio}");
+        let percent: f64 = percent.parse().expect("percent");
+        let measured = used as f64 / max as f64 * 100.0;
+        assert!((percent - measured).abs() < 0.1, "{percent} vs {measured}");
     }
+    // The local Redis is far from the seed's RedisHighMemoryUsage (80%).
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let pool_size: usize = report.details["pool_size"].parse().expect("number");
+    let connected: usize = report.details["pool_connected"].parse().expect("number");
+    assert_eq!(connected, pool_size, "every connection is up");
+    let status = client.pool_status();
+    assert_eq!((status.size, status.connected), (pool_size, pool_size));
     assert!(report.details.contains_key("maxmemory_policy"));
     assert_eq!(report.details["topology"], "standalone");
     assert_eq!(report.details["role"], "master");

@@ -139,6 +139,12 @@ impl DataSourceRepo {
 
     /// Register a source. `connection_info` must be a JSON object.
     pub async fn create(&self, source: NewDataSource) -> Result<DataSource> {
+        self.db
+            .observe("data_sources.create", TABLE, self.insert(source))
+            .await
+    }
+
+    async fn insert(&self, source: NewDataSource) -> Result<DataSource> {
         if !source.connection_info.expose().is_object() {
             return Err(Error::invalid_input(
                 "connection_info must be a JSON object",
@@ -166,15 +172,17 @@ impl DataSourceRepo {
 
     /// By id; `NotFound` when absent.
     pub async fn get(&self, id: i32) -> Result<DataSource> {
-        let sql = format!("SELECT {COLUMNS} FROM data_platform.data_sources WHERE id = $1");
-        sqlx::query_as::<_, DataSource>(&sql)
-            .bind(id)
-            .fetch_optional(self.db.primary())
-            .await
-            .op("get data source", TABLE)?
-            .ok_or_else(|| {
-                Error::new(ErrorKind::NotFound, format!("no data source {id}")).with_target(TABLE)
+        self.db
+            .observe("data_sources.get", TABLE, async {
+                let sql = format!("SELECT {COLUMNS} FROM data_platform.data_sources WHERE id = $1");
+                sqlx::query_as::<_, DataSource>(&sql)
+                    .bind(id)
+                    .fetch_optional(self.db.primary())
+                    .await
+                    .op("get data source", TABLE)?
+                    .ok_or_else(|| not_found(id))
             })
+            .await
     }
 
     /// Active sources with id greater than `after`, at most `limit`.
@@ -182,18 +190,19 @@ impl DataSourceRepo {
         let sql = format!(
             "SELECT {COLUMNS} FROM data_platform.data_sources WHERE is_active AND id > $1 ORDER BY id LIMIT $2"
         );
+        let read = self.db.read(self.reads, |pool| {
+            let sql = sql.clone();
+            async move {
+                sqlx::query_as::<_, DataSource>(&sql)
+                    .bind(after.unwrap_or(0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&pool)
+                    .await
+                    .op("list data sources", TABLE)
+            }
+        });
         self.db
-            .read(self.reads, |pool| {
-                let sql = sql.clone();
-                async move {
-                    sqlx::query_as::<_, DataSource>(&sql)
-                        .bind(after.unwrap_or(0))
-                        .bind(i64::from(limit))
-                        .fetch_all(&pool)
-                        .await
-                        .op("list data sources", TABLE)
-                }
-            })
+            .observe_counted("data_sources.list", TABLE, read, Vec::len)
             .await
     }
 
@@ -203,6 +212,16 @@ impl DataSourceRepo {
         id: i32,
         info: ConnectionInfo,
     ) -> Result<DataSource> {
+        self.db
+            .observe(
+                "data_sources.update_connection_info",
+                TABLE,
+                self.set_connection_info(id, info),
+            )
+            .await
+    }
+
+    async fn set_connection_info(&self, id: i32, info: ConnectionInfo) -> Result<DataSource> {
         if !info.expose().is_object() {
             return Err(Error::invalid_input(
                 "connection_info must be a JSON object",
@@ -217,19 +236,26 @@ impl DataSourceRepo {
             .fetch_optional(self.db.primary())
             .await
             .op("update data source", TABLE)?
-            .ok_or_else(|| {
-                Error::new(ErrorKind::NotFound, format!("no data source {id}")).with_target(TABLE)
-            })
+            .ok_or_else(|| not_found(id))
     }
 
     /// Hide a source from lists; whether it existed.
     pub async fn deactivate(&self, id: i32) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE data_platform.data_sources SET is_active = false WHERE id = $1")
+        self.db
+            .observe("data_sources.deactivate", TABLE, async {
+                let done = sqlx::query(
+                    "UPDATE data_platform.data_sources SET is_active = false WHERE id = $1",
+                )
                 .bind(id)
                 .execute(self.db.primary())
                 .await
                 .op("deactivate data source", TABLE)?;
-        Ok(done.rows_affected() > 0)
+                Ok(done.rows_affected() > 0)
+            })
+            .await
     }
+}
+
+fn not_found(id: i32) -> Error {
+    Error::new(ErrorKind::NotFound, format!("no data source {id}")).with_target(TABLE)
 }

@@ -110,6 +110,17 @@ impl TextEmbeddingRepo {
     /// in chunks (never row by row). Every vector is checked first: one bad
     /// vector rejects the batch before anything is written. Returns the new ids.
     pub async fn insert_batch(&self, rows: &[NewTextEmbedding]) -> Result<Vec<i32>> {
+        self.db
+            .observe_counted(
+                "text_embeddings.insert_batch",
+                TABLE,
+                self.insert_chunks(rows),
+                Vec::len,
+            )
+            .await
+    }
+
+    async fn insert_chunks(&self, rows: &[NewTextEmbedding]) -> Result<Vec<i32>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -157,6 +168,22 @@ impl TextEmbeddingRepo {
     /// (`hnsw.iterative_scan = strict_order`, set for this transaction only)
     /// keeps scanning until `k` matching rows are found.
     pub async fn search(
+        &self,
+        query: &[f32],
+        k: u32,
+        dataset_id: Option<i32>,
+    ) -> Result<Vec<TextEmbeddingHit>> {
+        self.db
+            .observe_counted(
+                "text_embeddings.search",
+                TABLE,
+                self.knn(query, k, dataset_id),
+                Vec::len,
+            )
+            .await
+    }
+
+    async fn knn(
         &self,
         query: &[f32],
         k: u32,
@@ -211,23 +238,33 @@ impl TextEmbeddingRepo {
 
     /// Delete every row of a dataset; how many.
     pub async fn delete_by_dataset(&self, dataset_id: i32) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM data_platform.text_embeddings WHERE dataset_id = $1")
-            .bind(dataset_id)
-            .execute(self.db.primary())
+        let delete = async {
+            let done =
+                sqlx::query("DELETE FROM data_platform.text_embeddings WHERE dataset_id = $1")
+                    .bind(dataset_id)
+                    .execute(self.db.primary())
+                    .await
+                    .op("delete embeddings", TABLE)?;
+            Ok(done.rows_affected())
+        };
+        self.db
+            .observe_counted("text_embeddings.delete_by_dataset", TABLE, delete, |&n| n)
             .await
-            .op("delete embeddings", TABLE)?;
-        Ok(done.rows_affected())
     }
 
     /// Rows in a dataset.
     pub async fn count_by_dataset(&self, dataset_id: i32) -> Result<i64> {
-        sqlx::query_scalar(
-            "SELECT count(*) FROM data_platform.text_embeddings WHERE dataset_id = $1",
-        )
-        .bind(dataset_id)
-        .fetch_one(self.db.primary())
-        .await
-        .op("count embeddings", TABLE)
+        self.db
+            .observe("text_embeddings.count_by_dataset", TABLE, async {
+                sqlx::query_scalar(
+                    "SELECT count(*) FROM data_platform.text_embeddings WHERE dataset_id = $1",
+                )
+                .bind(dataset_id)
+                .fetch_one(self.db.primary())
+                .await
+                .op("count embeddings", TABLE)
+            })
+            .await
     }
 }
 

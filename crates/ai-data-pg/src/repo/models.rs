@@ -143,6 +143,12 @@ impl ModelRepo {
 
     /// Register a model; a taken name is `Conflict`.
     pub async fn register(&self, model: NewModel) -> Result<Model> {
+        self.db
+            .observe("models.register", MODELS, self.insert(model))
+            .await
+    }
+
+    async fn insert(&self, model: NewModel) -> Result<Model> {
         if model.name.trim().is_empty() || model.framework.trim().is_empty() {
             return Err(Error::invalid_input(
                 "model name and framework must not be empty",
@@ -165,19 +171,39 @@ impl ModelRepo {
 
     /// By name; `NotFound` when absent.
     pub async fn get_by_name(&self, name: &str) -> Result<Model> {
-        let sql = format!("SELECT {MODEL_COLUMNS} FROM model_platform.models WHERE name = $1");
-        sqlx::query_as::<_, Model>(&sql)
-            .bind(name)
-            .fetch_optional(self.db.primary())
-            .await
-            .op("get model", MODELS)?
-            .ok_or_else(|| {
-                Error::new(ErrorKind::NotFound, format!("no model {name}")).with_target(MODELS)
+        self.db
+            .observe("models.get_by_name", MODELS, async {
+                let sql =
+                    format!("SELECT {MODEL_COLUMNS} FROM model_platform.models WHERE name = $1");
+                sqlx::query_as::<_, Model>(&sql)
+                    .bind(name)
+                    .fetch_optional(self.db.primary())
+                    .await
+                    .op("get model", MODELS)?
+                    .ok_or_else(|| {
+                        Error::new(ErrorKind::NotFound, format!("no model {name}"))
+                            .with_target(MODELS)
+                    })
             })
+            .await
     }
 
     /// Publish a version; a repeated label is `Conflict`, an unknown model `InvalidInput`.
     pub async fn add_version(
+        &self,
+        model_id: i32,
+        version: NewModelVersion,
+    ) -> Result<ModelVersion> {
+        self.db
+            .observe(
+                "models.add_version",
+                VERSIONS,
+                self.insert_version(model_id, version),
+            )
+            .await
+    }
+
+    async fn insert_version(
         &self,
         model_id: i32,
         version: NewModelVersion,
@@ -209,37 +235,42 @@ impl ModelRepo {
             "SELECT {VERSION_COLUMNS} FROM model_platform.model_versions WHERE model_id = $1 \
              ORDER BY created_at DESC, id DESC"
         );
+        let read = self.db.read(self.reads, |pool| {
+            let sql = sql.clone();
+            async move {
+                sqlx::query_as::<_, ModelVersion>(&sql)
+                    .bind(model_id)
+                    .fetch_all(&pool)
+                    .await
+                    .op("list model versions", VERSIONS)
+            }
+        });
         self.db
-            .read(self.reads, |pool| {
-                let sql = sql.clone();
-                async move {
-                    sqlx::query_as::<_, ModelVersion>(&sql)
-                        .bind(model_id)
-                        .fetch_all(&pool)
-                        .await
-                        .op("list model versions", VERSIONS)
-                }
-            })
+            .observe_counted("models.versions", VERSIONS, read, Vec::len)
             .await
     }
 
     /// The newest version; `NotFound` when the model has none.
     pub async fn latest(&self, model_id: i32) -> Result<ModelVersion> {
-        let sql = format!(
-            "SELECT {VERSION_COLUMNS} FROM model_platform.model_versions WHERE model_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT 1"
-        );
-        sqlx::query_as::<_, ModelVersion>(&sql)
-            .bind(model_id)
-            .fetch_optional(self.db.primary())
-            .await
-            .op("latest model version", VERSIONS)?
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("model {model_id} has no version"),
-                )
-                .with_target(VERSIONS)
+        self.db
+            .observe("models.latest", VERSIONS, async {
+                let sql = format!(
+                    "SELECT {VERSION_COLUMNS} FROM model_platform.model_versions WHERE model_id = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT 1"
+                );
+                sqlx::query_as::<_, ModelVersion>(&sql)
+                    .bind(model_id)
+                    .fetch_optional(self.db.primary())
+                    .await
+                    .op("latest model version", VERSIONS)?
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::NotFound,
+                            format!("model {model_id} has no version"),
+                        )
+                        .with_target(VERSIONS)
+                    })
             })
+            .await
     }
 }

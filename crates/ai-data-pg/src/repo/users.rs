@@ -135,7 +135,17 @@ impl UserRepo {
 
     /// Create a user; the password is hashed with Argon2id.
     /// A taken username or e-mail is [`ErrorKind::Conflict`].
+    ///
+    /// Observed as `users.create` (its latency includes the hashing).
     pub async fn create(&self, user: NewUser) -> Result<User> {
+        self.db
+            .observe("users.create", TABLE, self.insert(user))
+            .await
+    }
+
+    /// [`UserRepo::create`] without its own `Operation`, for callers that
+    /// observe the call under another name ([`crate::bootstrap_admin`]).
+    pub(crate) async fn insert(&self, user: NewUser) -> Result<User> {
         validate_username_email(&user.username, &user.email)?;
         let hash = hash_password(user.password.clone()).await?;
         let sql = format!(
@@ -156,7 +166,15 @@ impl UserRepo {
     }
 
     /// The user whose username and password match, if active; records `last_login`.
+    ///
+    /// Observed as `users.verify` (its latency includes the hashing).
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>> {
+        self.db
+            .observe("users.verify", TABLE, self.verify_inner(username, password))
+            .await
+    }
+
+    async fn verify_inner(&self, username: &str, password: &str) -> Result<Option<User>> {
         let row: Option<(i32, String)> = sqlx::query_as(
             "SELECT id, password_hash FROM auth.users WHERE username = $1 AND is_active",
         )
@@ -183,94 +201,123 @@ impl UserRepo {
 
     /// Replace the password.
     pub async fn set_password(&self, id: i32, password: &str) -> Result<()> {
-        let hash = hash_password(password.to_owned()).await?;
-        let done = sqlx::query("UPDATE auth.users SET password_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(hash)
-            .execute(self.db.primary())
+        self.db
+            .observe("users.set_password", TABLE, async {
+                let hash = hash_password(password.to_owned()).await?;
+                let done = sqlx::query("UPDATE auth.users SET password_hash = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(hash)
+                    .execute(self.db.primary())
+                    .await
+                    .op("set password", TABLE)?;
+                found(done.rows_affected(), id)
+            })
             .await
-            .op("set password", TABLE)?;
-        found(done.rows_affected(), id)
     }
 
     /// By id; `NotFound` when absent.
     pub async fn get(&self, id: i32) -> Result<User> {
-        self.get_where("id", id, id.to_string()).await
+        self.get_where("users.get", "id", id, id.to_string()).await
     }
 
     /// By username; `NotFound` when absent.
     pub async fn get_by_username(&self, username: &str) -> Result<User> {
-        self.get_where("username", username, username.to_owned())
-            .await
+        self.get_where(
+            "users.get_by_username",
+            "username",
+            username,
+            username.to_owned(),
+        )
+        .await
     }
 
     /// By e-mail; `NotFound` when absent.
     pub async fn get_by_email(&self, email: &str) -> Result<User> {
-        self.get_where("email", email, email.to_owned()).await
+        self.get_where("users.get_by_email", "email", email, email.to_owned())
+            .await
     }
 
     /// `column` is one of ours, never caller input.
-    async fn get_where<V>(&self, column: &'static str, value: V, key: String) -> Result<User>
+    async fn get_where<V>(
+        &self,
+        operation: &'static str,
+        column: &'static str,
+        value: V,
+        key: String,
+    ) -> Result<User>
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
     {
-        let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE {column} = $1");
-        sqlx::query_as::<_, User>(&sql)
-            .bind(value)
-            .fetch_optional(self.db.primary())
+        self.db
+            .observe(operation, TABLE, async {
+                let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE {column} = $1");
+                sqlx::query_as::<_, User>(&sql)
+                    .bind(value)
+                    .fetch_optional(self.db.primary())
+                    .await
+                    .op("get user", TABLE)?
+                    .ok_or_else(|| not_found(&key))
+            })
             .await
-            .op("get user", TABLE)?
-            .ok_or_else(|| not_found(&key))
     }
 
     /// Apply `update`; returns the updated user.
     pub async fn update(&self, id: i32, update: UserUpdate) -> Result<User> {
-        if let Some(email) = &update.email {
-            validate_username_email("x", email)?;
-        }
-        let sql = format!(
-            "UPDATE auth.users SET email = COALESCE($2, email), first_name = COALESCE($3, first_name), \
-             last_name = COALESCE($4, last_name), organization_id = COALESCE($5, organization_id) \
-             WHERE id = $1 RETURNING {COLUMNS}"
-        );
-        sqlx::query_as::<_, User>(&sql)
-            .bind(id)
-            .bind(update.email)
-            .bind(update.first_name)
-            .bind(update.last_name)
-            .bind(update.organization_id)
-            .fetch_optional(self.db.primary())
+        self.db
+            .observe("users.update", TABLE, async {
+                if let Some(email) = &update.email {
+                    validate_username_email("x", email)?;
+                }
+                let sql = format!(
+                    "UPDATE auth.users SET email = COALESCE($2, email), first_name = COALESCE($3, first_name), \
+                     last_name = COALESCE($4, last_name), organization_id = COALESCE($5, organization_id) \
+                     WHERE id = $1 RETURNING {COLUMNS}"
+                );
+                sqlx::query_as::<_, User>(&sql)
+                    .bind(id)
+                    .bind(update.email)
+                    .bind(update.first_name)
+                    .bind(update.last_name)
+                    .bind(update.organization_id)
+                    .fetch_optional(self.db.primary())
+                    .await
+                    .op("update user", TABLE)?
+                    .ok_or_else(|| not_found(&id.to_string()))
+            })
             .await
-            .op("update user", TABLE)?
-            .ok_or_else(|| not_found(&id.to_string()))
     }
 
     /// Mark inactive: the user can no longer log in and holds no permission.
     pub async fn deactivate(&self, id: i32) -> Result<()> {
-        let done = sqlx::query("UPDATE auth.users SET is_active = false WHERE id = $1")
-            .bind(id)
-            .execute(self.db.primary())
+        self.db
+            .observe("users.deactivate", TABLE, async {
+                let done = sqlx::query("UPDATE auth.users SET is_active = false WHERE id = $1")
+                    .bind(id)
+                    .execute(self.db.primary())
+                    .await
+                    .op("deactivate user", TABLE)?;
+                found(done.rows_affected(), id)
+            })
             .await
-            .op("deactivate user", TABLE)?;
-        found(done.rows_affected(), id)
     }
 
     /// Up to `limit` users with id greater than `after` (keyset pagination:
     /// pass the last id of the previous page).
     pub async fn list(&self, after: Option<i32>, limit: u32) -> Result<Vec<User>> {
         let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE id > $1 ORDER BY id LIMIT $2");
+        let read = self.db.read(self.reads, |pool| {
+            let sql = sql.clone();
+            async move {
+                sqlx::query_as::<_, User>(&sql)
+                    .bind(after.unwrap_or(0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&pool)
+                    .await
+                    .op("list users", TABLE)
+            }
+        });
         self.db
-            .read(self.reads, |pool| {
-                let sql = sql.clone();
-                async move {
-                    sqlx::query_as::<_, User>(&sql)
-                        .bind(after.unwrap_or(0))
-                        .bind(i64::from(limit))
-                        .fetch_all(&pool)
-                        .await
-                        .op("list users", TABLE)
-                }
-            })
+            .observe_counted("users.list", TABLE, read, Vec::len)
             .await
     }
 }

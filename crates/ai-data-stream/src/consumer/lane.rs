@@ -14,11 +14,16 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::handler::{BatchHandler, Counters, Handler, Received};
+use super::observe::RunMetrics;
 use super::tracker::Tracker;
 use crate::topic::header;
 use crate::{Headers, Producer, Topic};
+
+/// The dead-letter stage of an undecodable record (a poison record).
+const STAGE_DECODE: &str = "decode";
 
 /// A received record on its way to a lane.
 #[derive(Debug)]
@@ -66,6 +71,7 @@ pub(crate) struct Shared<T> {
     pub(crate) retry: RetryPolicy,
     pub(crate) dead_letter: Option<(String, Producer)>,
     pub(crate) counters: Arc<Counters>,
+    pub(crate) metrics: RunMetrics,
     pub(crate) stopping: watch::Receiver<bool>,
     pub(crate) fatal: mpsc::Sender<Error>,
     /// Signalled whenever a lane takes a record: its channel has room.
@@ -115,7 +121,8 @@ where
     }
 
     /// Run `attempt` under the retry policy, turning panics into permanent
-    /// errors; returns the outcome and the number of attempts.
+    /// errors and timing each call; returns the outcome and the number of
+    /// attempts.
     async fn with_retries<F, Fut>(&self, attempt: F) -> (Result<()>, u32)
     where
         F: Fn(u32) -> Fut,
@@ -126,7 +133,11 @@ where
             .retry
             .run(|| {
                 let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-                AssertUnwindSafe(attempt(n)).catch_unwind().map(|r| {
+                let started = std::time::Instant::now();
+                AssertUnwindSafe(attempt(n)).catch_unwind().map(move |r| {
+                    self.metrics
+                        .handler_seconds
+                        .record(started.elapsed().as_secs_f64());
                     r.unwrap_or_else(|panic| {
                         let what = panic
                             .downcast_ref::<&str>()
@@ -195,6 +206,11 @@ where
                     );
                     self.finish(item);
                     Counters::add(&self.counters.dead_lettered, 1);
+                    if stage == STAGE_DECODE {
+                        self.metrics.poison.increment(1);
+                    } else {
+                        self.metrics.dead_lettered.increment(1);
+                    }
                     return true;
                 }
                 Err(e) => {
@@ -227,7 +243,7 @@ where
             .decode_record(item.payload.as_deref(), &item.headers)
         {
             Ok(payload) => payload,
-            Err(e) => return self.dead_letter(&item, &e, "decode", 0).await,
+            Err(e) => return self.dead_letter(&item, &e, STAGE_DECODE, 0).await,
         };
         let received = self.received(&item, payload);
         let (outcome, attempts) = self
@@ -237,10 +253,14 @@ where
                 async move { handler.handle(record).await }
             })
             .await;
+        if attempts > 1 {
+            self.metrics.retried.increment(u64::from(attempts - 1));
+        }
         match outcome {
             Ok(()) => {
                 self.finish(&item);
                 Counters::add(&self.counters.handled, 1);
+                self.metrics.handled.increment(1);
                 true
             }
             Err(e) => self.dead_letter(&item, &e, "handler", attempts).await,
@@ -262,7 +282,7 @@ where
                     decoded.push((item, received));
                 }
                 Err(e) => {
-                    if !self.dead_letter(&item, &e, "decode", 0).await {
+                    if !self.dead_letter(&item, &e, STAGE_DECODE, 0).await {
                         return false;
                     }
                 }
@@ -279,12 +299,19 @@ where
                 async move { handler.handle_batch(batch).await }
             })
             .await;
+        let records = decoded.len() as u64;
+        if attempts > 1 {
+            self.metrics
+                .retried
+                .increment(u64::from(attempts - 1) * records);
+        }
         match outcome {
             Ok(()) => {
                 for (item, _) in &decoded {
                     self.finish(item);
                 }
-                Counters::add(&self.counters.handled, decoded.len() as u64);
+                Counters::add(&self.counters.handled, records);
+                self.metrics.handled.increment(records);
                 true
             }
             Err(e) => {
@@ -320,12 +347,22 @@ where
         };
         shared.room.notify_one();
         let go_on = match &shared.work {
-            Work::One(handler) => shared.process_one(handler, first).await,
+            Work::One(handler) => {
+                // Never the payload or the key: they may be personal data.
+                let span = tracing::debug_span!(
+                    "ai_data.consume",
+                    topic = %shared.topic_name,
+                    partition = first.partition,
+                    offset = first.offset,
+                );
+                shared.process_one(handler, first).instrument(span).await
+            }
             Work::Batch {
                 handler,
                 max,
                 linger,
             } => {
+                let (partition, first_offset) = (first.partition, first.offset);
                 let mut batch = vec![first];
                 let until = Instant::now() + *linger;
                 while batch.len() < *max {
@@ -346,7 +383,16 @@ where
                         }
                     }
                 }
-                shared.process_batch(handler, batch).await
+                let last_offset = batch.last().map_or(first_offset, |item| item.offset);
+                let span = tracing::debug_span!(
+                    "ai_data.consume_batch",
+                    topic = %shared.topic_name,
+                    partition,
+                    first_offset,
+                    last_offset,
+                    records = batch.len(),
+                );
+                shared.process_batch(handler, batch).instrument(span).await
             }
         };
         if !go_on {

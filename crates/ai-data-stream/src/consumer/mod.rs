@@ -26,9 +26,11 @@
 
 mod handler;
 mod lane;
+mod observe;
 mod tracker;
 
 pub use handler::{BatchHandler, ConsumerMetrics, Handler, Received, RunSummary};
+pub use observe::{CONSUMER_HANDLER_SECONDS, CONSUMER_RECORDS_TOTAL};
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -36,6 +38,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, Result, RetryPolicy, Store};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
@@ -52,6 +55,7 @@ use tokio::task::JoinSet;
 
 use self::handler::Counters;
 use self::lane::{lane_of, run_lane, Item, Shared, Work};
+use self::observe::{observe_commit, RunMetrics};
 use self::tracker::Tracker;
 use crate::admin::dead_letter_name;
 use crate::context::{log_to_tracing, record_error, IssueLog};
@@ -102,7 +106,8 @@ impl ConsumerContext for ConsumerCtx {
                     }
                 }
                 if commit.count() > 0 {
-                    match consumer.commit(&commit, CommitMode::Sync) {
+                    match observe_commit(&self.topic, || consumer.commit(&commit, CommitMode::Sync))
+                    {
                         Ok(()) => tracing::debug!(?commit, "committed revoked partitions"),
                         Err(e) => tracing::warn!(
                             error = %e,
@@ -351,36 +356,12 @@ where
             .map_err(|e| from_kafka(e, "create consumer"))?;
         let consumer = Arc::new(consumer);
 
-        // Fail fast, with the real reason, before joining the group.
-        let topics = Probe::new(&self.config)?.cluster_info().await?.topics;
-        let missing = |name: &str| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("topic {name} does not exist; provision it with Admin::ensure_topics"),
-            )
-            .with_store(Store::Kafka)
-            .with_operation("consume")
-            .with_target(name.to_owned())
-        };
-        if !topics.contains_key(&*topic_name) {
-            return Err(missing(&topic_name));
-        }
-        let dead_letter = match &self.dead_letter {
-            Some(dlq) if !topics.contains_key(dlq) => return Err(missing(dlq)),
-            Some(dlq) => {
-                let producer = match &self.producer {
-                    Some(p) => p.clone(),
-                    None => Producer::new(&self.config)?,
-                };
-                Some((dlq.clone(), producer))
-            }
-            None => None,
-        };
-
-        consumer
-            .subscribe(&[&topic_name])
-            .map_err(|e| from_kafka(e, "subscribe").with_target(topic_name.to_string()))?;
+        let dead_letter = Operation::new(Store::Kafka, "consumer.subscribe")
+            .target(&topic_name)
+            .run(self.subscribe(&consumer, &topic_name))
+            .await?;
         tracing::info!(topic = %topic_name, group = %group_id, "consumer started");
+        let metrics = RunMetrics::new(&topic_name, &group_id);
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let (fatal_tx, fatal_rx) = mpsc::channel(1);
@@ -392,6 +373,7 @@ where
             retry: self.retry.clone(),
             dead_letter,
             counters: self.counters.clone(),
+            metrics,
             stopping: stop_rx,
             fatal: fatal_tx,
             room: tokio::sync::Notify::new(),
@@ -435,6 +417,44 @@ where
         outcome?;
         commit?;
         Ok(summary)
+    }
+
+    /// Check that the topic and the dead-letter topic exist (failing fast,
+    /// with the real reason, before joining the group), then subscribe.
+    /// Returns the dead-letter topic and its producer.
+    async fn subscribe(
+        &self,
+        consumer: &StreamConsumer<ConsumerCtx>,
+        topic_name: &str,
+    ) -> Result<Option<(String, Producer)>> {
+        let topics = Probe::new(&self.config)?.cluster_info().await?.topics;
+        let missing = |name: &str| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("topic {name} does not exist; provision it with Admin::ensure_topics"),
+            )
+            .with_store(Store::Kafka)
+            .with_operation("consume")
+            .with_target(name.to_owned())
+        };
+        if !topics.contains_key(topic_name) {
+            return Err(missing(topic_name));
+        }
+        let dead_letter = match &self.dead_letter {
+            Some(dlq) if !topics.contains_key(dlq) => return Err(missing(dlq)),
+            Some(dlq) => {
+                let producer = match &self.producer {
+                    Some(p) => p.clone(),
+                    None => Producer::new(&self.config)?,
+                };
+                Some((dlq.clone(), producer))
+            }
+            None => None,
+        };
+        consumer
+            .subscribe(&[topic_name])
+            .map_err(|e| from_kafka(e, "subscribe").with_target(topic_name.to_owned()))?;
+        Ok(dead_letter)
     }
 }
 
@@ -706,7 +726,10 @@ where
     fn commit_async(&self) {
         if let Some(list) = self.commit_list() {
             Counters::add(&self.counters.commits, 1);
-            if let Err(e) = self.consumer.commit(&list, CommitMode::Async) {
+            let issued = observe_commit(&self.topic_name, || {
+                self.consumer.commit(&list, CommitMode::Async)
+            });
+            if let Err(e) = issued {
                 tracing::warn!(error = %e, "offset commit failed; retrying at the next interval");
                 let mut tracker = lock(&self.tracker);
                 for elem in list.elements() {
@@ -724,13 +747,18 @@ where
         };
         Counters::add(&self.counters.commits, 1);
         let consumer = self.consumer.clone();
-        tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))
+        Operation::new(Store::Kafka, "consumer.commit")
+            .target(&self.topic_name)
+            .run(async {
+                tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))
+                    .await
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Backend, "the commit task failed")
+                            .with_store(Store::Kafka)
+                            .with_source(e)
+                    })?
+                    .map_err(|e| from_kafka(e, "commit").with_target(self.topic_name.to_string()))
+            })
             .await
-            .map_err(|e| {
-                Error::new(ErrorKind::Backend, "the commit task failed")
-                    .with_store(Store::Kafka)
-                    .with_source(e)
-            })?
-            .map_err(|e| from_kafka(e, "commit").with_target(self.topic_name.to_string()))
     }
 }

@@ -13,6 +13,11 @@
 //! (IVFFlat: `ivfflat.probes`, `ivfflat.iterative_scan = relaxed_order`)
 //! for that transaction only, so a filtered search still returns `k` rows
 //! when `k` exist.
+//!
+//! Each call is one observed [`Operation`] (store `postgres`): the trait
+//! methods under their own names (`search`, `upsert`, ...), plus `connect`
+//! and `explain_search`, the collection (or schema) as the target; hits,
+//! records, deleted or counted rows as the count.
 
 mod copy;
 mod ddl;
@@ -24,6 +29,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{ErrorKind, Store};
 use ai_data_pg::{map_sqlx, PgDatabase, ReadFrom};
 use async_trait::async_trait;
@@ -80,7 +86,15 @@ impl PgVectorStore {
     /// A store whose collections live in `schema` (created if missing, with
     /// the registry). Searches, gets and counts go to the primary; see
     /// [`PgVectorStore::with_replica_reads`].
+    ///
+    /// Observed as the operation `connect` (target: the schema).
     pub async fn connect(db: PgDatabase, schema: &str) -> Result<Self> {
+        observe("connect", schema)
+            .run(Self::connect_in(db, schema))
+            .await
+    }
+
+    async fn connect_in(db: PgDatabase, schema: &str) -> Result<Self> {
         validate::identifier("schema", schema)?;
         let store = PgVectorStore {
             db,
@@ -174,7 +188,15 @@ impl PgVectorStore {
     /// The plan PostgreSQL chooses for `query` (`EXPLAIN`, with the same
     /// per-transaction settings the search uses): to check that the vector
     /// index serves it.
+    ///
+    /// Observed as the operation `explain_search` (target: the collection).
     pub async fn explain_search(&self, collection: &str, query: &SearchQuery) -> Result<String> {
+        observe("explain_search", collection)
+            .run(self.explain_search_in(collection, query))
+            .await
+    }
+
+    async fn explain_search_in(&self, collection: &str, query: &SearchQuery) -> Result<String> {
         let spec = self.spec(collection).await?;
         validate::query(&spec, &self.caps, query)?;
         let mut plan = SearchPlan::new(&self.schema, &spec, query)?;
@@ -203,6 +225,11 @@ fn pg(err: sqlx::Error, operation: &'static str, target: &str) -> Error {
     map_sqlx(err, operation, target)
 }
 
+/// The observed `operation` on `target` (a schema or collection name).
+fn observe<'a>(operation: &'static str, target: &'a str) -> Operation<'a> {
+    Operation::new(Store::Postgres, operation).target(target)
+}
+
 /// A transaction-scoped advisory lock, so concurrent creators of one
 /// collection (or one schema's registry) take turns.
 async fn lock(tx: &mut sqlx::PgConnection, key: &str) -> Result<()> {
@@ -214,13 +241,9 @@ async fn lock(tx: &mut sqlx::PgConnection, key: &str) -> Result<()> {
     Ok(())
 }
 
-#[async_trait]
-impl VectorStore for PgVectorStore {
-    fn capabilities(&self) -> &Capabilities {
-        &self.caps
-    }
-
-    async fn ensure_collection(&self, spec: &CollectionSpec) -> Result<bool> {
+/// The trait's work, each method observed once by the trait impl below.
+impl PgVectorStore {
+    async fn ensure_collection_in(&self, spec: &CollectionSpec) -> Result<bool> {
         validate::collection_spec(spec, &self.caps)?;
         if spec.name == REGISTRY {
             return Err(Error::invalid_input(format!(
@@ -276,7 +299,7 @@ impl VectorStore for PgVectorStore {
         Ok(true)
     }
 
-    async fn drop_collection(&self, name: &str) -> Result<bool> {
+    async fn drop_collection_in(&self, name: &str) -> Result<bool> {
         validate::collection_name(name)?;
         let mut tx = self
             .pool()
@@ -307,7 +330,7 @@ impl VectorStore for PgVectorStore {
         Ok(removed > 0)
     }
 
-    async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
+    async fn upsert_in(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
         let spec = self.spec(collection).await?;
         let plan = plan_upsert(&spec, records);
         if plan.is_empty() {
@@ -352,7 +375,7 @@ impl VectorStore for PgVectorStore {
         Ok(plan.into_report())
     }
 
-    async fn get(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
+    async fn get_in(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
         let _spec = self.spec(collection).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -396,7 +419,7 @@ impl VectorStore for PgVectorStore {
             .collect())
     }
 
-    async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
+    async fn delete_in(&self, collection: &str, selector: Selector) -> Result<u64> {
         let spec = self.spec(collection).await?;
         validate::selector(&spec, &self.caps, &selector)?;
         let table = self.table(collection);
@@ -423,7 +446,7 @@ impl VectorStore for PgVectorStore {
             .rows_affected())
     }
 
-    async fn count(&self, collection: &str, filter: Option<&Filter>) -> Result<u64> {
+    async fn count_in(&self, collection: &str, filter: Option<&Filter>) -> Result<u64> {
         let spec = self.spec(collection).await?;
         let (condition, binds) = match filter {
             Some(f) => {
@@ -449,7 +472,7 @@ impl VectorStore for PgVectorStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+    async fn search_in(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
         let spec = self.spec(collection).await?;
         validate::query(&spec, &self.caps, query)?;
         let plan = SearchPlan::new(&self.schema, &spec, query)?;
@@ -465,6 +488,58 @@ impl VectorStore for PgVectorStore {
             })
             .await?;
         Ok(finish(hits, query))
+    }
+}
+
+#[async_trait]
+impl VectorStore for PgVectorStore {
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    // One `Operation` per call, named after the method, the collection as
+    // its target: a span and two metric calls, nothing allocated for them.
+
+    async fn ensure_collection(&self, spec: &CollectionSpec) -> Result<bool> {
+        observe("ensure_collection", &spec.name)
+            .run(self.ensure_collection_in(spec))
+            .await
+    }
+
+    async fn drop_collection(&self, name: &str) -> Result<bool> {
+        observe("drop_collection", name)
+            .run(self.drop_collection_in(name))
+            .await
+    }
+
+    async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
+        observe("upsert", collection)
+            .run_counted(self.upsert_in(collection, records), |r| r.upserted)
+            .await
+    }
+
+    async fn get(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
+        observe("get", collection)
+            .run_counted(self.get_in(collection, ids), Vec::len)
+            .await
+    }
+
+    async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
+        observe("delete", collection)
+            .run_counted(self.delete_in(collection, selector), |n| *n)
+            .await
+    }
+
+    async fn count(&self, collection: &str, filter: Option<&Filter>) -> Result<u64> {
+        observe("count", collection)
+            .run_counted(self.count_in(collection, filter), |n| *n)
+            .await
+    }
+
+    async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+        observe("search", collection)
+            .run_counted(self.search_in(collection, query), Vec::len)
+            .await
     }
 }
 

@@ -10,6 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use ai_data_core::observe::Operation;
 use ai_data_core::{
     ErrorKind, ExposeSecret, HealthCheck, HealthReport, SecretString, Store, TlsMode,
 };
@@ -71,8 +72,24 @@ impl ObjectOutcome {
     }
 }
 
+const READY: &str = "/.well-known/ready";
+const LIVE: &str = "/.well-known/live";
+
+/// The observed client or store `operation` on `target` (a class or
+/// collection name; empty for server-wide calls).
+pub(super) fn observe<'a>(operation: &'static str, target: &'a str) -> Operation<'a> {
+    Operation::new(Store::Weaviate, operation).target(target)
+}
+
 /// A client of one Weaviate server's REST and GraphQL API. Cheap to clone
 /// (one connection pool).
+///
+/// Every public call that talks to the server is one observed
+/// [`Operation`] (store `weaviate`), named `ready`, `live`, `meta`,
+/// `schema`, `get_class`, `create_class`, `delete_class`, `batch_objects`,
+/// `delete_object`, `delete_where`, `graphql`, or `health` for the
+/// [`HealthCheck`]. [`super::WeaviateStore`] uses the same requests
+/// unobserved, inside its own one operation per trait call.
 ///
 /// ```no_run
 /// use ai_data_vector::weaviate::{WeaviateClient, WeaviateConfig};
@@ -165,12 +182,12 @@ impl WeaviateClient {
 
     /// `GET /v1/.well-known/ready`: `true` on 200, `false` on 503.
     pub async fn is_ready(&self) -> Result<bool> {
-        self.probe("/.well-known/ready").await
+        observe("ready", "").run(self.probe(READY)).await
     }
 
     /// `GET /v1/.well-known/live`: `true` on 200, `false` on 503.
     pub async fn is_live(&self) -> Result<bool> {
-        self.probe("/.well-known/live").await
+        observe("live", "").run(self.probe(LIVE)).await
     }
 
     async fn probe(&self, path: &str) -> Result<bool> {
@@ -184,12 +201,20 @@ impl WeaviateClient {
 
     /// `GET /v1/meta`.
     pub async fn meta(&self) -> Result<Meta> {
+        observe("meta", "").run(self.meta_in()).await
+    }
+
+    pub(super) async fn meta_in(&self) -> Result<Meta> {
         let body = self.ok(Method::GET, "/meta", None, "meta", "").await?;
         parse(&body, "meta")
     }
 
     /// `GET /v1/schema`: every class.
     pub async fn schema(&self) -> Result<Vec<ClassDef>> {
+        observe("schema", "").run(self.schema_in()).await
+    }
+
+    pub(super) async fn schema_in(&self) -> Result<Vec<ClassDef>> {
         #[derive(Deserialize)]
         struct Schema {
             #[serde(default)]
@@ -203,6 +228,12 @@ impl WeaviateClient {
 
     /// `GET /v1/schema/{class}`; `None` on 404.
     pub async fn get_class(&self, class: &str) -> Result<Option<ClassDef>> {
+        observe("get_class", class)
+            .run(self.get_class_in(class))
+            .await
+    }
+
+    pub(super) async fn get_class_in(&self, class: &str) -> Result<Option<ClassDef>> {
         let path = format!("/schema/{}", check_name(class)?);
         let (status, body) = self
             .send(Method::GET, &path, None, "get_class", class)
@@ -216,6 +247,12 @@ impl WeaviateClient {
 
     /// `POST /v1/schema`; an existing class is `Conflict` (HTTP 422).
     pub async fn create_class(&self, class: &ClassDef) -> Result<ClassDef> {
+        observe("create_class", &class.class)
+            .run(self.create_class_in(class))
+            .await
+    }
+
+    pub(super) async fn create_class_in(&self, class: &ClassDef) -> Result<ClassDef> {
         check_name(&class.class)?;
         let body = to_body(class)?;
         let reply = self
@@ -232,6 +269,12 @@ impl WeaviateClient {
 
     /// `DELETE /v1/schema/{class}`.
     pub async fn delete_class(&self, class: &str) -> Result<()> {
+        observe("delete_class", class)
+            .run(self.delete_class_in(class))
+            .await
+    }
+
+    pub(super) async fn delete_class_in(&self, class: &str) -> Result<()> {
         let path = format!("/schema/{}", check_name(class)?);
         self.ok(Method::DELETE, &path, None, "delete_class", class)
             .await
@@ -241,7 +284,22 @@ impl WeaviateClient {
     /// `POST /v1/batch/objects`: one [`ObjectOutcome`] per object, in order.
     /// The server answers 200 even when objects fail; every failure is
     /// returned with its id and messages.
+    ///
+    /// Observed with the first object's class as its target and the
+    /// objects written as its count.
     pub async fn batch_objects(&self, objects: &[BatchObject<'_>]) -> Result<Vec<ObjectOutcome>> {
+        let target = objects.first().map(|o| o.class).unwrap_or_default();
+        observe("batch_objects", target)
+            .run_counted(self.batch_objects_in(objects), |outcomes| {
+                outcomes.iter().filter(|o| o.is_ok()).count()
+            })
+            .await
+    }
+
+    pub(super) async fn batch_objects_in(
+        &self,
+        objects: &[BatchObject<'_>],
+    ) -> Result<Vec<ObjectOutcome>> {
         #[derive(Serialize)]
         struct Body<'a, 'b> {
             objects: &'a [BatchObject<'b>],
@@ -309,6 +367,14 @@ impl WeaviateClient {
 
     /// `DELETE /v1/objects/{class}/{id}`: `true` on 204, `false` on 404.
     pub async fn delete_object(&self, class: &str, id: RecordId) -> Result<bool> {
+        observe("delete_object", class)
+            .run_counted(self.delete_object_in(class, id), |deleted| {
+                u64::from(*deleted)
+            })
+            .await
+    }
+
+    pub(super) async fn delete_object_in(&self, class: &str, id: RecordId) -> Result<bool> {
         let path = format!("/objects/{}/{id}", check_name(class)?);
         let (status, body) = self
             .send(Method::DELETE, &path, None, "delete_object", class)
@@ -324,6 +390,12 @@ impl WeaviateClient {
     /// the server's per-call `limit`; returns how many objects were deleted.
     /// Per-object failures are an error naming the first one.
     pub async fn delete_where(&self, class: &str, filter: &Where) -> Result<u64> {
+        observe("delete_where", class)
+            .run_counted(self.delete_where_in(class, filter), |n| *n)
+            .await
+    }
+
+    pub(super) async fn delete_where_in(&self, class: &str, filter: &Where) -> Result<u64> {
         let body = to_body(&json!({
             "match": {"class": check_name(class)?, "where": filter.to_json()},
             "output": "minimal",
@@ -382,8 +454,13 @@ impl WeaviateClient {
 
     /// `POST /v1/graphql`: the reply's `data`. `errors` in the reply (sent
     /// with HTTP 200) are an error (see [`super::graphql::take_data`]);
-    /// the API key is scrubbed from their messages.
+    /// the API key is scrubbed from their messages. Observed without a
+    /// target (the query text is never recorded).
     pub async fn graphql(&self, query: &str) -> Result<Json> {
+        observe("graphql", "").run(self.graphql_in(query)).await
+    }
+
+    pub(super) async fn graphql_in(&self, query: &str) -> Result<Json> {
         let body = super::graphql::request_body(query);
         let reply = self
             .ok(Method::POST, "/graphql", Some(body), "graphql", "")
@@ -561,19 +638,21 @@ fn config_error(message: String) -> Error {
 
 #[async_trait]
 impl HealthCheck for WeaviateClient {
-    /// Ready, then `/v1/meta` for the version.
+    /// Ready, then `/v1/meta` for the version; observed as one `health`
+    /// operation.
     async fn check(&self) -> Result<HealthReport> {
-        let report = HealthReport::measure(Store::Weaviate, async {
-            if !self.is_ready().await? {
-                return Err(
-                    Error::new(ErrorKind::Connect, "Weaviate is not ready (503)")
-                        .with_store(Store::Weaviate)
-                        .temporary(),
-                );
-            }
-            Ok(Some(self.meta().await?.version))
-        })
-        .await?;
+        let report = observe("health", "")
+            .run(HealthReport::measure(Store::Weaviate, async {
+                if !self.probe(READY).await? {
+                    return Err(
+                        Error::new(ErrorKind::Connect, "Weaviate is not ready (503)")
+                            .with_store(Store::Weaviate)
+                            .temporary(),
+                    );
+                }
+                Ok(Some(self.meta_in().await?.version))
+            }))
+            .await?;
         Ok(report.with_detail("url", self.inner.base.clone()))
     }
 }

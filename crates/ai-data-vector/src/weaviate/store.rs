@@ -11,7 +11,7 @@ use ai_data_core::{ErrorKind, HealthCheck, HealthReport, Store};
 use async_trait::async_trait;
 
 use super::batch::{self, ReadObject};
-use super::client::WeaviateClient;
+use super::client::{observe, WeaviateClient};
 use super::filter::{translate, Where};
 use super::graphql::{self, Additional, GetQuery};
 use super::schema::{self, ClassOptions, Layout, PAYLOAD_PROP, VECTOR_PROP};
@@ -52,6 +52,11 @@ pub struct SearchCounts {
 /// - **Searches** use gRPC when built with `weaviate-grpc`, the server has
 ///   it and the call can be expressed there, else GraphQL; gets and counts
 ///   use GraphQL, writes REST.
+/// - **Observed**: each call is one [`ai_data_core::observe::Operation`]
+///   (store `weaviate`) named after the trait method (`search`, `upsert`,
+///   ...; `connect` for [`WeaviateStore::connect`], `ensure_collection` for
+///   [`WeaviateStore::ensure_collection_with`]), the collection as target,
+///   however many requests it makes (those are not observed again).
 ///
 /// ```no_run
 /// use ai_data_vector::weaviate::{WeaviateConfig, WeaviateStore};
@@ -94,9 +99,15 @@ impl fmt::Debug for WeaviateStore {
 impl WeaviateStore {
     /// Connect: read the server version from `/v1/meta`, derive the
     /// capabilities, and prepare (lazily) the gRPC channel.
+    ///
+    /// Observed as the operation `connect`.
     pub async fn connect(config: &WeaviateConfig) -> Result<Self> {
+        observe("connect", "").run(Self::connect_in(config)).await
+    }
+
+    async fn connect_in(config: &WeaviateConfig) -> Result<Self> {
         let client = WeaviateClient::new(config)?;
-        let meta = client.meta().await?;
+        let meta = client.meta_in().await?;
         let version = ServerVersion::parse(&meta.version)
             .map_err(|e| Error::new(ErrorKind::Backend, e.message().to_owned()))?;
         if !version.is_supported() {
@@ -165,7 +176,18 @@ impl WeaviateStore {
 
     /// Like [`VectorStore::ensure_collection`], creating the class with
     /// `options` (vectorizer, extra properties) instead of the store's.
+    /// Observed as the operation `ensure_collection`.
     pub async fn ensure_collection_with(
+        &self,
+        spec: &CollectionSpec,
+        options: &ClassOptions,
+    ) -> Result<bool> {
+        observe("ensure_collection", &spec.name)
+            .run(self.ensure_collection_in(spec, options))
+            .await
+    }
+
+    async fn ensure_collection_in(
         &self,
         spec: &CollectionSpec,
         options: &ClassOptions,
@@ -174,7 +196,7 @@ impl WeaviateStore {
         schema::check_spec(spec)?;
         let class = schema::class_for(spec, options)?;
         let name = spec.name.as_str();
-        let existing = self.client.schema().await?;
+        let existing = self.client.schema_in().await?;
         if let Some(found) = existing
             .iter()
             .find(|c| c.class.eq_ignore_ascii_case(&class.class))
@@ -192,14 +214,14 @@ impl WeaviateStore {
             }
             return self.reuse(name, spec, found);
         }
-        match self.client.create_class(&class).await {
+        match self.client.create_class_in(&class).await {
             Ok(_) => {
                 self.remember(name, Layout::of(name, &class)?);
                 Ok(true)
             }
             Err(e) if e.kind() == ErrorKind::Conflict => {
                 // Created meanwhile by someone else: compare with theirs.
-                match self.client.get_class(&class.class).await? {
+                match self.client.get_class_in(&class.class).await? {
                     Some(found) => self.reuse(name, spec, &found),
                     None => Err(e),
                 }
@@ -246,7 +268,7 @@ impl WeaviateStore {
                 return Ok(layout.clone());
             }
         }
-        match self.client.get_class(&class).await? {
+        match self.client.get_class_in(&class).await? {
             Some(def) => Ok(self.remember(name, Layout::of(name, &def)?)),
             None => {
                 self.forget(name);
@@ -258,7 +280,7 @@ impl WeaviateStore {
     /// Run a GraphQL query for `collection`, forgetting the cached layout
     /// when the class turns out to be gone.
     async fn graphql(&self, name: &str, class: &str, query: &str) -> Result<serde_json::Value> {
-        self.client.graphql(query).await.map_err(|e| {
+        self.client.graphql_in(query).await.map_err(|e| {
             if e.kind() == ErrorKind::NotFound && e.target() == Some(class) {
                 self.forget(name);
                 not_found(name).with_source(e)
@@ -381,19 +403,12 @@ fn distinct(ids: &[RecordId]) -> Vec<RecordId> {
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
 
-#[async_trait]
-impl VectorStore for WeaviateStore {
-    fn capabilities(&self) -> &Capabilities {
-        &self.caps
-    }
-
-    async fn ensure_collection(&self, spec: &CollectionSpec) -> Result<bool> {
-        self.ensure_collection_with(spec, &self.class_options).await
-    }
-
-    async fn drop_collection(&self, name: &str) -> Result<bool> {
+/// The trait's work, each method observed once by the trait impl below
+/// (through the client's unobserved calls, so one call is one operation).
+impl WeaviateStore {
+    async fn drop_collection_in(&self, name: &str) -> Result<bool> {
         let class = schema::class_name(name)?;
-        let Some(def) = self.client.get_class(&class).await? else {
+        let Some(def) = self.client.get_class_in(&class).await? else {
             self.forget(name);
             return Ok(false);
         };
@@ -419,12 +434,12 @@ impl VectorStore for WeaviateStore {
                 .with_target(name.to_owned()))
             }
         }
-        self.client.delete_class(&class).await?;
+        self.client.delete_class_in(&class).await?;
         self.forget(name);
         Ok(true)
     }
 
-    async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
+    async fn upsert_in(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
         // Fresh: writing to a class dropped behind our back would let
         // auto-schema re-create it with guessed types.
         let layout = self.layout(collection, true).await?;
@@ -442,7 +457,7 @@ impl VectorStore for WeaviateStore {
         let mut failed: Vec<(usize, RecordId, String)> = Vec::new();
         for chunk in plan.chunks(self.caps.max_batch_size) {
             let objects: Vec<_> = chunk.iter().map(|r| batch::object(&layout, r)).collect();
-            let outcomes = self.client.batch_objects(&objects).await?;
+            let outcomes = self.client.batch_objects_in(&objects).await?;
             for (record, outcome) in chunk.iter().zip(outcomes) {
                 if !outcome.is_ok() {
                     let index = position.get(&address(record)).copied().unwrap_or_default();
@@ -466,7 +481,7 @@ impl VectorStore for WeaviateStore {
         Ok(report)
     }
 
-    async fn get(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
+    async fn get_in(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
         let layout = self.layout(collection, false).await?;
         let ids = distinct(ids);
         let mut found: HashMap<RecordId, Record> = HashMap::with_capacity(ids.len());
@@ -503,7 +518,7 @@ impl VectorStore for WeaviateStore {
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
-    async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
+    async fn delete_in(&self, collection: &str, selector: Selector) -> Result<u64> {
         let layout = self.layout(collection, true).await?;
         validate::selector(&layout.spec, &self.caps, &selector)?;
         match selector {
@@ -511,26 +526,26 @@ impl VectorStore for WeaviateStore {
                 let ids = distinct(&ids);
                 if let [id] = ids[..] {
                     return Ok(u64::from(
-                        self.client.delete_object(&layout.class, id).await?,
+                        self.client.delete_object_in(&layout.class, id).await?,
                     ));
                 }
                 let mut deleted = 0;
                 for chunk in ids.chunks(IDS_PER_REQUEST) {
                     deleted += self
                         .client
-                        .delete_where(&layout.class, &Where::ids(chunk))
+                        .delete_where_in(&layout.class, &Where::ids(chunk))
                         .await?;
                 }
                 Ok(deleted)
             }
             Selector::Filter(filter) => {
                 let filter = translate(&layout, &filter)?;
-                self.client.delete_where(&layout.class, &filter).await
+                self.client.delete_where_in(&layout.class, &filter).await
             }
         }
     }
 
-    async fn count(&self, collection: &str, filter: Option<&crate::Filter>) -> Result<u64> {
+    async fn count_in(&self, collection: &str, filter: Option<&crate::Filter>) -> Result<u64> {
         let layout = self.layout(collection, false).await?;
         let filter = match filter {
             Some(f) => {
@@ -544,7 +559,7 @@ impl VectorStore for WeaviateStore {
         graphql::aggregate_count(&data, &layout.class)
     }
 
-    async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+    async fn search_in(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
         let layout = self.layout(collection, false).await?;
         validate::query(&layout.spec, &self.caps, query)?;
         let metric = layout.spec.metric;
@@ -590,6 +605,56 @@ impl VectorStore for WeaviateStore {
         });
         hits.truncate(query.k);
         Ok(hits)
+    }
+}
+
+#[async_trait]
+impl VectorStore for WeaviateStore {
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    // One `Operation` per call, named after the method, the collection as
+    // its target: a span and two metric calls, nothing allocated for them.
+
+    async fn ensure_collection(&self, spec: &CollectionSpec) -> Result<bool> {
+        self.ensure_collection_with(spec, &self.class_options).await
+    }
+
+    async fn drop_collection(&self, name: &str) -> Result<bool> {
+        observe("drop_collection", name)
+            .run(self.drop_collection_in(name))
+            .await
+    }
+
+    async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
+        observe("upsert", collection)
+            .run_counted(self.upsert_in(collection, records), |r| r.upserted)
+            .await
+    }
+
+    async fn get(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
+        observe("get", collection)
+            .run_counted(self.get_in(collection, ids), Vec::len)
+            .await
+    }
+
+    async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
+        observe("delete", collection)
+            .run_counted(self.delete_in(collection, selector), |n| *n)
+            .await
+    }
+
+    async fn count(&self, collection: &str, filter: Option<&crate::Filter>) -> Result<u64> {
+        observe("count", collection)
+            .run_counted(self.count_in(collection, filter), |n| *n)
+            .await
+    }
+
+    async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+        observe("search", collection)
+            .run_counted(self.search_in(collection, query), Vec::len)
+            .await
     }
 }
 
