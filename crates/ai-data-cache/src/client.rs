@@ -74,9 +74,7 @@ impl RedisClient {
     /// gauges once connected.
     pub async fn connect(config: RedisConfig) -> Result<Self> {
         let connect = pin!(Self::connect_pool(config));
-        let client = Operation::new(Store::Redis, "client.connect")
-            .run(connect)
-            .await?;
+        let client = Operation::new(Store::Redis, "connect").run(connect).await?;
         client.record_pool_metrics();
         Ok(client)
     }
@@ -132,7 +130,7 @@ impl RedisClient {
             &target,
             self.pool.quit(),
         ));
-        Operation::new(Store::Redis, "client.quit").run(quit).await
+        Operation::new(Store::Redis, "quit").run(quit).await
     }
 
     /// The pool's connections: how many, how many connected, how many have

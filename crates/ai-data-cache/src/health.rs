@@ -138,9 +138,7 @@ impl HealthCheck for RedisClient {
     /// the pool gauges ([`RedisClient::record_pool_metrics`]).
     async fn check(&self) -> Result<HealthReport> {
         let health = std::pin::pin!(self.health());
-        Operation::new(Store::Redis, "client.health")
-            .run(health)
-            .await
+        Operation::new(Store::Redis, "health").run(health).await
     }
 }
 

@@ -280,7 +280,7 @@ fn check_operations() {
             "vector_cache.store",
         ],
     );
-    want("", &["client.connect", "client.health", "client.quit"]);
+    want("", &["connect", "health", "quit"]);
 
     // A vector search's lookup is ok on a miss (0) and on a hit (1).
     let lookups: Vec<(String, String)> = operations
@@ -349,7 +349,7 @@ fn check_operations() {
     assert_eq!(ops("vector_cache.lookup", "ok"), 2);
     assert_eq!(ops("rate_limit.check", "ok"), 2);
     assert_eq!(ops("session.create", "ok"), 1);
-    assert_eq!(ops("client.health", "ok"), 1);
+    assert_eq!(ops("health", "ok"), 1);
     let all_gets = counter(
         OPERATIONS_TOTAL,
         &[("store", "redis"), ("operation", "cache.get")],

@@ -14,7 +14,10 @@
 //! `not_found`, `invalid_input`, ...; see [`outcome_label`]). Spans (`ai_data.operation`, level DEBUG)
 //! carry `store`, `operation`, `target` (table, collection, topic or key
 //! namespace), `rows` (rows, hits or records), `outcome` and, on failure,
-//! `error` — never payloads, keys' values or secrets. The cost per call,
+//! `error`: the error's kind, operation and target only, never its message
+//! (a server's message can quote the values it refused) — so never
+//! payloads, keys' values or secrets. A call dropped before it finished (an
+//! outer timeout, a `select!`) is recorded with outcome `cancelled`. The cost per call,
 //! with or without a recorder or subscriber: a disabled span, the metric
 //! keys built from their labels (two small allocations), roughly half a
 //! microsecond — measured against the cheapest store call, a Redis GET on
@@ -111,9 +114,13 @@ impl<'a> Operation<'a> {
             outcome = Empty,
             error = Empty,
         );
-        let started = Instant::now();
+        let mut pending = Pending {
+            store,
+            operation: self.operation,
+            started: Instant::now(),
+            finished: false,
+        };
         let result = work.instrument(span.clone()).await;
-        let elapsed = started.elapsed().as_secs_f64();
         let outcome = match &result {
             Ok(_) => "ok",
             Err(e) => outcome_label(e.kind()),
@@ -125,21 +132,53 @@ impl<'a> Operation<'a> {
                         span.record("rows", n);
                     }
                 }
-                // The error's Display never holds secrets (see `Error`).
                 Err(e) => {
-                    span.record("error", tracing::field::display(e));
+                    span.record(
+                        "error",
+                        tracing::field::display(format_args!(
+                            "{}; operation: {}; target: {}",
+                            e.kind(),
+                            e.operation().unwrap_or(self.operation),
+                            e.target().unwrap_or(self.target),
+                        )),
+                    );
                 }
             }
             span.record("outcome", outcome);
         }
+        pending.finish(outcome);
+        result
+    }
+}
+
+/// Records an operation's metrics when it finishes, or as `cancelled` when
+/// its future is dropped first.
+struct Pending {
+    store: &'static str,
+    operation: &'static str,
+    started: Instant,
+    finished: bool,
+}
+
+impl Pending {
+    fn finish(&mut self, outcome: &'static str) {
+        self.finished = true;
         let labels = [
-            ("store", store),
+            ("store", self.store),
             ("operation", self.operation),
             ("outcome", outcome),
         ];
-        metrics::histogram!(OPERATION_DURATION, &labels).record(elapsed);
+        metrics::histogram!(OPERATION_DURATION, &labels)
+            .record(self.started.elapsed().as_secs_f64());
         metrics::counter!(OPERATIONS_TOTAL, &labels).increment(1);
-        result
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finish("cancelled");
+        }
     }
 }
 
@@ -186,9 +225,38 @@ mod tests {
 
     fn run_local<F: Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("runtime")
             .block_on(f)
+    }
+
+    #[test]
+    fn a_call_dropped_before_it_finished_is_recorded_as_cancelled() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            run_local(async {
+                let never =
+                    Operation::new(Store::Kafka, "send").run(std::future::pending::<Result<()>>());
+                let timed_out =
+                    tokio::time::timeout(std::time::Duration::from_millis(5), never).await;
+                assert!(timed_out.is_err());
+            });
+        });
+        let metrics = snapshotter.snapshot().into_vec();
+        let cancelled: Vec<_> = metrics
+            .iter()
+            .filter(|(key, _, _, _)| {
+                key.key().name() == OPERATIONS_TOTAL
+                    && key
+                        .key()
+                        .labels()
+                        .any(|l| l.key() == "outcome" && l.value() == "cancelled")
+            })
+            .collect();
+        assert_eq!(cancelled.len(), 1, "{metrics:?}");
+        assert_eq!(cancelled[0].3, DebugValue::Counter(1));
     }
 
     #[test]

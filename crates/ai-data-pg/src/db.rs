@@ -73,7 +73,7 @@ impl PgDatabase {
             })
             .collect::<Vec<_>>();
         let db = Self::from_pools(primary, replicas);
-        db.observe("database.connect", "", async {
+        db.observe("connect", "", async {
             sqlx::query("SELECT 1")
                 .execute(db.primary())
                 .await
@@ -178,7 +178,7 @@ impl PgDatabase {
     /// Safe to run twice and from several processes at once: sqlx holds an
     /// advisory lock while migrating and skips applied versions.
     pub async fn migrate(&self) -> Result<()> {
-        self.observe("database.migrate", MIGRATIONS_TABLE, async {
+        self.observe("migrate", MIGRATIONS_TABLE, async {
             crate::MIGRATOR.run(&self.primary).await.map_err(|e| {
                 Error::new(ai_data_core::ErrorKind::Backend, "migration failed")
                     .with_store(Store::Postgres)
@@ -298,7 +298,7 @@ impl HealthCheck for PgDatabase {
     async fn check(&self) -> Result<HealthReport> {
         self.record_pool_gauges();
         self.observe(
-            "database.health",
+            "health",
             "pg_stat_activity",
             self.check_primary_and_replicas(),
         )

@@ -127,8 +127,8 @@ fn repository_calls_are_counted_by_operation_and_outcome_and_pool_gauges_publish
     let not_found = ai_data_core::observe::outcome_label(ErrorKind::NotFound);
     let invalid = ai_data_core::observe::outcome_label(ErrorKind::InvalidInput);
     for (operation, outcome, expected) in [
-        ("database.connect", "ok", 1.0),
-        ("database.migrate", "ok", 1.0),
+        ("connect", "ok", 1.0),
+        ("migrate", "ok", 1.0),
         // bootstrap_admin is its own single operation, not also a users.create.
         ("users.create", "ok", 1.0),
         ("users.bootstrap_admin", "ok", 1.0),
@@ -137,7 +137,7 @@ fn repository_calls_are_counted_by_operation_and_outcome_and_pool_gauges_publish
         ("groups.get", not_found, 1.0),
         ("text_embeddings.insert_batch", "ok", 1.0),
         ("text_embeddings.search", "ok", 1.0),
-        ("database.health", "ok", 1.0),
+        ("health", "ok", 1.0),
     ] {
         assert_eq!(
             count(operation, outcome),

@@ -85,6 +85,27 @@ pub struct PartitionLag {
     pub lag: u64,
 }
 
+/// `lag` without the topics on which the group never committed on any
+/// partition, and those topics' names.
+fn consumed_only(lag: ConsumerLag) -> (ConsumerLag, Vec<String>) {
+    let mut unconsumed: Vec<String> = Vec::new();
+    for p in &lag.partitions {
+        let consumed = lag
+            .partitions
+            .iter()
+            .any(|q| q.topic == p.topic && q.committed.is_some());
+        if !consumed && !unconsumed.contains(&p.topic) {
+            unconsumed.push(p.topic.clone());
+        }
+    }
+    let partitions = lag
+        .partitions
+        .into_iter()
+        .filter(|p| !unconsumed.contains(&p.topic))
+        .collect();
+    (ConsumerLag::new(lag.group, partitions), unconsumed)
+}
+
 /// Records behind on one partition (see [`PartitionLag::lag`]).
 fn partition_lag(committed: Option<i64>, low: i64, high: i64) -> u64 {
     let from = committed.map_or(low, |c| c.max(low));
@@ -282,14 +303,24 @@ impl ConsumerLagCheck {
         self.threshold
     }
 
+    /// Watched topics that do not exist, and topics on which the group has
+    /// never committed (it does not consume them), are shown as details and
+    /// left out of the lag: otherwise a group reading one of several
+    /// watched topics would be "behind" by everything the others retain.
     async fn report(&self) -> Result<HealthReport> {
         let mut lags = Vec::with_capacity(self.groups.len());
         let mut info = ClusterInfo::default();
         let report = HealthReport::measure(Store::Kafka, async {
             info = self.admin.metadata().await?;
             for watched in &self.groups {
-                let topics: Vec<&str> = watched.topics.iter().map(String::as_str).collect();
-                lags.push(self.admin.lag_in(&info, &watched.group, &topics).await?);
+                let (present, missing): (Vec<&str>, Vec<&str>) = watched
+                    .topics
+                    .iter()
+                    .map(String::as_str)
+                    .partition(|t| info.topics.contains_key(*t));
+                let lag = self.admin.lag_in(&info, &watched.group, &present).await?;
+                let missing: Vec<String> = missing.into_iter().map(str::to_owned).collect();
+                lags.push((consumed_only(lag), missing));
             }
             Ok(None)
         })
@@ -298,9 +329,15 @@ impl ConsumerLagCheck {
             .with_detail("brokers", info.brokers.len().to_string())
             .with_detail("topics", info.topics.len().to_string())
             .with_detail("lag_threshold", self.threshold.to_string());
-        for lag in &lags {
+        for ((lag, unconsumed), missing) in &lags {
             for (topic, n) in lag.by_topic() {
                 report = report.with_detail(format!("lag:{}:{topic}", lag.group), n.to_string());
+            }
+            for topic in unconsumed {
+                report = report.with_detail(format!("lag:{}:{topic}", lag.group), "no commits");
+            }
+            for topic in missing {
+                report = report.with_detail(format!("lag:{}:{topic}", lag.group), "no such topic");
             }
             report = report.with_detail(format!("lag:{}", lag.group), lag.total.to_string());
             if let Some(warning) = lag_warning(lag, self.threshold) {
@@ -339,6 +376,32 @@ mod tests {
             })
             .collect();
         ConsumerLag::new(group.to_owned(), partitions)
+    }
+
+    #[test]
+    fn topics_the_group_never_committed_on_are_left_out() {
+        let part = |topic: &str, partition, committed, high| PartitionLag {
+            topic: topic.to_owned(),
+            partition,
+            committed,
+            low: 0,
+            high,
+            lag: partition_lag(committed, 0, high),
+        };
+        let lag = ConsumerLag::new(
+            "indexer".to_owned(),
+            vec![
+                part("ingest", 0, Some(90), 100),
+                // Consumed topic, a partition not committed yet: counted.
+                part("ingest", 1, None, 50),
+                part("logs", 0, None, 100_000),
+            ],
+        );
+        assert_eq!(lag.total, 100_060);
+        let (consumed, unconsumed) = consumed_only(lag);
+        assert_eq!(consumed.total, 60);
+        assert_eq!(unconsumed, ["logs"]);
+        assert_eq!(lag_warning(&consumed, 10_000), None);
     }
 
     #[test]

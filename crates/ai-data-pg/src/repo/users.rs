@@ -217,24 +217,31 @@ impl UserRepo {
 
     /// By id; `NotFound` when absent.
     pub async fn get(&self, id: i32) -> Result<User> {
-        self.get_where("users.get", "id", id, id.to_string()).await
+        self.get_where("users.get", "id", id, format!("id {id}"))
+            .await
     }
 
     /// By username; `NotFound` when absent.
     pub async fn get_by_username(&self, username: &str) -> Result<User> {
+        // The message never repeats the name: errors reach logs and traces.
         self.get_where(
             "users.get_by_username",
             "username",
             username,
-            username.to_owned(),
+            "with that username".to_owned(),
         )
         .await
     }
 
     /// By e-mail; `NotFound` when absent.
     pub async fn get_by_email(&self, email: &str) -> Result<User> {
-        self.get_where("users.get_by_email", "email", email, email.to_owned())
-            .await
+        self.get_where(
+            "users.get_by_email",
+            "email",
+            email,
+            "with that e-mail".to_owned(),
+        )
+        .await
     }
 
     /// `column` is one of ours, never caller input.
@@ -282,7 +289,7 @@ impl UserRepo {
                     .fetch_optional(self.db.primary())
                     .await
                     .op("update user", TABLE)?
-                    .ok_or_else(|| not_found(&id.to_string()))
+                    .ok_or_else(|| not_found(&format!("id {id}")))
             })
             .await
     }
@@ -340,7 +347,7 @@ fn not_found(key: &str) -> Error {
 
 fn found(rows: u64, id: i32) -> Result<()> {
     if rows == 0 {
-        Err(not_found(&id.to_string()))
+        Err(not_found(&format!("id {id}")))
     } else {
         Ok(())
     }
