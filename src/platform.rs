@@ -67,7 +67,8 @@ pub struct Platform {
     pub weaviate: Option<ai_data_vector::weaviate::WeaviateStore>,
 }
 
-/// `AI_DATA_KAFKA_TOPIC_PARTITIONS` / `AI_DATA_KAFKA_TOPIC_REPLICATION` for the seed's topics.
+/// `AI_DATA_KAFKA_TOPIC_PARTITIONS` / `AI_DATA_KAFKA_TOPIC_REPLICATION` for
+/// the seed's topics, `AI_DATA_KAFKA_LAG_THRESHOLD` for the lag check.
 #[cfg(feature = "stream")]
 #[derive(serde::Deserialize)]
 struct TopicLayout {
@@ -133,10 +134,10 @@ impl Platform {
         #[cfg(feature = "stream")]
         if is_configured(env, Store::Kafka) {
             let config = ai_data_stream::KafkaConfig::from_env_source(env)?;
+            let layout: TopicLayout = env.load(Store::Kafka)?;
             if options.bootstrap {
                 // The seed's layout (3 partitions, replication 2) unless the
                 // environment says otherwise (a one-broker test cluster needs 1).
-                let layout: TopicLayout = env.load(Store::Kafka)?;
                 let mut topics = ai_data_stream::seed_topics(
                     "",
                     layout.topic_partitions.unwrap_or(3),
@@ -152,7 +153,6 @@ impl Platform {
             }
             let producer = ai_data_stream::Producer::connect(&config).await?;
             if let Some(group) = &config.consumer.group_id {
-                let layout: TopicLayout = env.load(Store::Kafka)?;
                 let topics = [
                     ai_data_stream::DATA_INGESTION,
                     ai_data_stream::MODEL_EVENTS,
