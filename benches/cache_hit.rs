@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use ai_data::cache::fred::bytes::Bytes;
 use ai_data::cache::fred::interfaces::KeysInterface;
 use ai_data::cache::{CachedVectorStore, Codec, RedisClient, RedisConfig};
+use ai_data::core::{EnvSource, Store};
 use ai_data::vector::{
     CollectionSpec, FieldKind, MemoryStore, Metric, Record, RecordId, SearchHit, SearchQuery,
     VectorStore,
@@ -37,20 +38,10 @@ fn vector(seed: usize) -> Vec<f32> {
 }
 
 fn config() -> Option<RedisConfig> {
-    if std::env::var_os("AI_DATA_REDIS_URL").is_some()
-        || std::env::var_os("AI_DATA_REDIS_HOST").is_some()
-    {
+    if ai_data::is_configured(&EnvSource::from_process(), Store::Redis) {
         return RedisConfig::from_env().ok();
     }
-    let url = std::env::var("AI_DATA_TEST_REDIS_URL").ok().or_else(|| {
-        // The env file `scripts/stores.sh start` writes.
-        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/.stores/env");
-        dotenvy::from_path_iter(file)
-            .ok()?
-            .filter_map(Result::ok)
-            .find(|(k, _)| k == "AI_DATA_TEST_REDIS_URL")
-            .map(|(_, v)| v)
-    })?;
+    let url = ai_data_testkit::test_var("AI_DATA_TEST_REDIS_URL")?;
     RedisConfig::from_url(&url).ok()
 }
 

@@ -8,20 +8,9 @@ use ai_data::pg::{PgConfig, PgDatabase};
 /// The PostgreSQL the benches use: `AI_DATA_PG_URL`, else the local
 /// stores' `AI_DATA_TEST_PG_URL` (from the environment or `.stores/env`).
 pub(crate) fn pg_url() -> String {
-    if let Ok(url) = std::env::var("AI_DATA_PG_URL") {
-        return url;
-    }
-    if let Ok(url) = std::env::var("AI_DATA_TEST_PG_URL") {
-        return url;
-    }
-    let env_file = concat!(env!("CARGO_MANIFEST_DIR"), "/.stores/env");
-    dotenvy::from_path_iter(env_file)
+    std::env::var("AI_DATA_PG_URL")
         .ok()
-        .and_then(|iter| {
-            iter.filter_map(Result::ok)
-                .find(|(k, _)| k == "AI_DATA_TEST_PG_URL")
-        })
-        .map(|(_, v)| v)
+        .or_else(|| ai_data_testkit::test_var("AI_DATA_TEST_PG_URL"))
         .expect("no PostgreSQL: set AI_DATA_PG_URL or run scripts/stores.sh start")
 }
 

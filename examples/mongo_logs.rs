@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use ai_data::core::{Error, Result};
+use ai_data::core::{EnvSource, Error, Result, Store};
 use ai_data::mongo::bson::{doc, DateTime};
 use ai_data::mongo::{
     LogLevel, LogQuery, MongoConfig, MongoStore, NewConfiguration, SystemLog, TaskState, TaskUpdate,
@@ -29,21 +29,10 @@ struct ModelServing {
 
 /// `MongoConfig` from `AI_DATA_MONGO_*`, or the local test store.
 fn config() -> Result<MongoConfig> {
-    let configured = ["AI_DATA_MONGO_URL", "AI_DATA_MONGO_HOST"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
-    if configured {
+    if ai_data::is_configured(&EnvSource::from_process(), Store::Mongo) {
         return MongoConfig::from_env();
     }
-    let local = std::env::var("AI_DATA_TEST_MONGO_URL").ok().or_else(|| {
-        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/.stores/env");
-        dotenvy::from_path_iter(file)
-            .ok()?
-            .filter_map(|kv| kv.ok())
-            .find(|(k, _)| k == "AI_DATA_TEST_MONGO_URL")
-            .map(|(_, v)| v)
-    });
-    match local {
+    match ai_data_testkit::test_var("AI_DATA_TEST_MONGO_URL") {
         Some(url) => Ok(MongoConfig::from_url(&url)?
             .with_app_name("ai-data-example")
             .with_server_selection_timeout(Duration::from_secs(5))),

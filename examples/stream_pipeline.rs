@@ -21,7 +21,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ai_data::core::{Error, ErrorKind, Result};
+use ai_data::core::{EnvSource, Error, ErrorKind, Result, Store};
 use ai_data::stream::{
     seed_topics, Admin, Consumer, DocumentRef, IngestionRequest, KafkaConfig, Producer, Received,
     Topic, TopicSpec, SEED_PARTITIONS, SEED_REPLICATION,
@@ -39,22 +39,10 @@ const DOCUMENTS_PER_REQUEST: usize = 3;
 
 /// The Kafka settings: `AI_DATA_KAFKA_*` when set, else the local test broker.
 fn kafka_config() -> Result<KafkaConfig> {
-    if std::env::var_os("AI_DATA_KAFKA_BOOTSTRAP_SERVERS").is_some()
-        || std::env::var_os("AI_DATA_KAFKA_HOST").is_some()
-    {
+    if ai_data::is_configured(&EnvSource::from_process(), Store::Kafka) {
         return KafkaConfig::from_env();
     }
-    let brokers = std::env::var("AI_DATA_TEST_KAFKA_BROKERS")
-        .ok()
-        .or_else(|| {
-            let file = concat!(env!("CARGO_MANIFEST_DIR"), "/.stores/env");
-            dotenvy::from_path_iter(file)
-                .ok()?
-                .filter_map(std::result::Result::ok)
-                .find(|(k, _)| k == "AI_DATA_TEST_KAFKA_BROKERS")
-                .map(|(_, v)| v)
-        })
-        .ok_or_else(|| {
+    let brokers = ai_data_testkit::test_var("AI_DATA_TEST_KAFKA_BROKERS").ok_or_else(|| {
             Error::config(
                 "set AI_DATA_KAFKA_BOOTSTRAP_SERVERS, or start the local stores (scripts/stores.sh start)",
             )
