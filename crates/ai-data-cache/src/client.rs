@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ai_data_core::observe::{record_pool, Operation};
-use ai_data_core::{Result, Store};
+use ai_data_core::{Error, ErrorKind, Result, Store};
 use fred::clients::{Client, Pool, WithOptions};
 use fred::interfaces::{ClientLike, KeysInterface, MetricsInterface};
 use fred::types::config::Options;
@@ -14,7 +14,7 @@ use fred::types::scripts::Script;
 use fred::types::{FromValue, Key, MultipleKeys, MultipleValues};
 use futures::StreamExt;
 
-use crate::error::{map_fred, timed};
+use crate::error::{connect_error, map_fred, timed};
 use crate::{RedisConfig, Topology};
 
 /// What fred's pool says about its connections (see
@@ -64,11 +64,15 @@ pub struct RedisClient {
 }
 
 impl RedisClient {
-    /// Connect every pooled connection; fails fast (wrong password:
-    /// `ErrorKind::Auth`; nothing listening: `ErrorKind::Connect`; no
-    /// answer within three connect timeouts: `ErrorKind::Timeout`).
-    /// Afterwards, dropped connections reconnect by the config's
-    /// [`crate::Reconnect`] policy.
+    /// Connect every pooled connection, once, within the config's connect
+    /// timeout (`AI_DATA_REDIS_CONNECT_TIMEOUT`, default 10 s). The timeout
+    /// bounds the whole connect: TCP, TLS, `AUTH` / `HELLO` / `SELECT`, every
+    /// pooled connection and every sentinel or cluster seed node tried. The
+    /// initial connect is never retried (the [`crate::Reconnect`] policy
+    /// applies only to connections that drop later), so it fails fast:
+    /// wrong password: `ErrorKind::Auth`; nothing listening, or no answer
+    /// within the connect timeout: `ErrorKind::Connect` (retryable), with
+    /// the cause (the refusal, or the timeout) as `source()`.
     ///
     /// Observed as the operation `client.connect`; publishes the pool
     /// gauges once connected.
@@ -85,13 +89,29 @@ impl RedisClient {
         let pool = builder
             .build_pool(config.pool_size)
             .map_err(|e| map_fred(e, "connect", &target))?;
-        let limit = config.connection.connect_timeout.saturating_mul(3);
-        let connected = timed(limit, "connect", &target, async {
-            pool.init().await.map(drop)
-        })
-        .await;
+        let budget = config.connection.connect_timeout;
+        let connected = match tokio::time::timeout(budget, pool.init()).await {
+            Ok(Ok(_connection_task)) => Ok(()),
+            Ok(Err(e)) => Err(connect_error(e, budget, &target)),
+            Err(_) => Err(Error::new(
+                ErrorKind::Connect,
+                format!("no connection to Redis within the connect timeout of {budget:?}"),
+            )
+            .with_store(Store::Redis)
+            .with_operation("connect")
+            .with_target(&target)
+            .with_source(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("connect timed out after {budget:?}"),
+            ))),
+        };
         if let Err(e) = connected {
-            let _ = tokio::time::timeout(Duration::from_secs(1), pool.quit()).await;
+            // Stop fred's connection tasks (fail-fast: they end by
+            // themselves, never retrying) without making the caller wait.
+            let stale = pool.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(5), stale.quit()).await;
+            });
             return Err(e);
         }
         Ok(RedisClient {

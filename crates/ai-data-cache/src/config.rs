@@ -35,6 +35,7 @@ pub const DEFAULT_SENTINEL_MASTER: &str = "mymaster";
 /// | `AI_DATA_REDIS_SENTINELS` | comma-separated sentinel `host:port`s (default: `_HOST`:`_PORT`, port 26379) |
 /// | `AI_DATA_REDIS_SENTINEL_AUTH` | authenticate to sentinels with the Redis credentials (default `true`) |
 /// | `AI_DATA_REDIS_CLUSTER_NODES` | comma-separated cluster seed nodes (implies `cluster`) |
+/// | `AI_DATA_REDIS_CONNECT_TIMEOUT` | bound of the whole initial connect (every pooled connection, every sentinel or seed node; default 10 s; see [`RedisClient::connect`](crate::RedisClient::connect)) |
 /// | `AI_DATA_REDIS_COMMAND_TIMEOUT` | timeout of one command, e.g. `500ms` (default 2 s) |
 /// | `AI_DATA_REDIS_RECONNECT_MAX_ATTEMPTS` | `0` = forever (default) |
 /// | `AI_DATA_REDIS_RECONNECT_MIN_DELAY`, `_RECONNECT_MAX_DELAY` | backoff bounds (default 100 ms, 5 s) |
@@ -429,6 +430,13 @@ impl RedisConfig {
             return Err(Error::config(format!(
                 "{} must be at least 1",
                 Store::Redis.var("POOL_MAX_SIZE")
+            ))
+            .with_store(Store::Redis));
+        }
+        if self.connection.connect_timeout.is_zero() {
+            return Err(Error::config(format!(
+                "{} must be more than 0",
+                Store::Redis.var("CONNECT_TIMEOUT")
             ))
             .with_store(Store::Redis));
         }

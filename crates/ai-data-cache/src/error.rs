@@ -85,6 +85,24 @@ pub fn map_fred(err: FredError, operation: &'static str, target: &str) -> Error 
         .with_source(err)
 }
 
+/// A failed initial connect: fred's own timeouts (TCP connect, or the
+/// `AUTH` / `HELLO` of a server that accepted and never answered) are a
+/// connect failure, not a command timeout; anything else maps as usual.
+pub(crate) fn connect_error(err: FredError, budget: std::time::Duration, target: &str) -> Error {
+    if *err.kind() == FredKind::Timeout {
+        Error::new(
+            ErrorKind::Connect,
+            format!("no connection to Redis within the connect timeout of {budget:?}"),
+        )
+        .with_store(Store::Redis)
+        .with_operation("connect")
+        .with_target(target)
+        .with_source(err)
+    } else {
+        map_fred(err, "connect", target)
+    }
+}
+
 /// A timeout of our own (around a Redis call) as an [`Error`].
 pub(crate) fn timeout(operation: &'static str, target: &str, after: std::time::Duration) -> Error {
     Error::new(

@@ -82,5 +82,5 @@ pub use observe::CACHE_LOOKUPS;
 pub use rate_limit::{RateDecision, RateLimiter, WindowKind};
 pub use session::{Session, SessionId, SessionStore, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_LIFETIME};
 pub use single_flight::SingleFlight;
-pub use typed::{CacheStats, TypedCache, DEFAULT_TTL};
+pub use typed::{CacheStats, TypedCache, DEFAULT_LOAD_LEASE, DEFAULT_TTL};
 pub use vector::{CachedVectorStore, VectorCacheStats, VECTOR_CACHE_FORMAT};

@@ -117,8 +117,16 @@ return redis.call('DEL', KEYS[1] .. (idx - 1), KEYS[1] .. idx, KEYS[1] .. (idx +
 });
 
 /// A distributed rate limit: every service replica sharing the Redis
-/// shares the count. Keys: `<name>:v1:{<subject>}:<window index>`, each
-/// expiring soon after its window is no longer needed.
+/// shares the count. Keys: `<name>:v1:{<subject hash>}:<window index>`,
+/// each expiring soon after its window is no longer needed.
+///
+/// The subject (often an API key, a user id or an address) never appears
+/// in Redis: its hash does, 32 hex characters (128 bits of BLAKE3 in a
+/// context of its own), the same in every replica. A high-entropy subject
+/// such as an API key cannot be recovered from it; a guessable one (a user
+/// id, an IP address) could be confirmed by anyone who can list the keys
+/// and hash candidates, unless the limiter has a secret
+/// [`with_subject_key`](Self::with_subject_key) (then the hash is keyed).
 ///
 /// A refused request is not counted, so a client that keeps retrying does
 /// not lock itself out beyond the window. Time is the Redis server's
@@ -153,7 +161,14 @@ pub struct RateLimiter {
     limit: u64,
     window: Duration,
     kind: WindowKind,
+    /// Key of the subject hash, when one is set (never shown).
+    subject_key: Option<[u8; 32]>,
 }
+
+/// BLAKE3 `derive_key` context of unkeyed subject hashes.
+const SUBJECT_CONTEXT: &str = "ai-data-cache rate-limit subject v1";
+/// BLAKE3 `derive_key` context turning a subject key into a hash key.
+const SUBJECT_KEY_CONTEXT: &str = "ai-data-cache rate-limit subject key v1";
 
 impl fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -162,6 +177,7 @@ impl fmt::Debug for RateLimiter {
             .field("limit", &self.limit)
             .field("window", &self.window)
             .field("kind", &self.kind)
+            .field("keyed_subjects", &self.subject_key.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -187,7 +203,31 @@ impl RateLimiter {
             limit,
             window,
             kind,
+            subject_key: None,
         })
+    }
+
+    /// Hash subjects with this secret (any length; e.g. the content of a
+    /// mounted Secret), so that a subject cannot be confirmed from the key
+    /// names without it. Every replica sharing the limit must use the same
+    /// secret; changing it starts every subject's count afresh. The secret
+    /// is never shown (`Debug` says only whether one is set).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ai_data_cache::{RateLimiter, RedisClient};
+    ///
+    /// # async fn demo(client: RedisClient, secret: Vec<u8>) -> ai_data_core::Result<()> {
+    /// let limiter = RateLimiter::fixed_window(client, "login", 5, Duration::from_secs(60))?
+    ///     .with_subject_key(&secret);
+    /// limiter.check("alice@example.com").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_subject_key(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.subject_key = Some(blake3::derive_key(SUBJECT_KEY_CONTEXT, secret.as_ref()));
+        self
     }
 
     /// A [`WindowKind::Fixed`] limiter.
@@ -210,8 +250,16 @@ impl RateLimiter {
         Self::new(client, name, limit, window, WindowKind::Sliding)
     }
 
+    /// `<name>:v1:{<subject hash>}:`.
     fn subject_prefix(&self, subject: &str) -> String {
-        self.keys.key(&format!("{{{subject}}}:"))
+        let hash = match &self.subject_key {
+            Some(key) => blake3::keyed_hash(key, subject.as_bytes()),
+            None => blake3::Hasher::new_derive_key(SUBJECT_CONTEXT)
+                .update(subject.as_bytes())
+                .finalize(),
+        };
+        let hex = hash.to_hex();
+        self.keys.key(&format!("{{{}}}:", &hex[..32]))
     }
 
     /// Count one request of `subject`, if the limit allows it.

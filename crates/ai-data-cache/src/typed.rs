@@ -5,14 +5,15 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use ai_data_core::observe::Operation;
 use ai_data_core::{Error, Result, Store};
 use fred::bytes::Bytes;
 use fred::interfaces::KeysInterface;
-use fred::types::Expiration;
+use fred::types::scripts::Script;
+use fred::types::{Expiration, SetOptions, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -23,6 +24,72 @@ use crate::{Codec, KeySpace, RedisClient, SingleFlight};
 
 /// Default time to live of an entry.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+
+/// Default life of a load marker (see [`TypedCache::with_load_lease`]).
+pub const DEFAULT_LOAD_LEASE: Duration = Duration::from_secs(60);
+
+/// A load marker is this prefix and a random token. `0xC1` is never
+/// produced by MessagePack and is not UTF-8 (so not JSON): no encoded
+/// value starts like this.
+const MARKER_PREFIX: &[u8] = b"\xC1ai-data-cache:loading:";
+
+fn is_marker(bytes: &[u8]) -> bool {
+    bytes.starts_with(MARKER_PREFIX)
+}
+
+/// A fresh load marker.
+fn new_marker() -> Bytes {
+    let token: u128 = rand::random();
+    let mut marker = MARKER_PREFIX.to_vec();
+    marker.extend_from_slice(format!("{token:032x}").as_bytes());
+    Bytes::from(marker)
+}
+
+/// The single-flight key of a load under `marker`: loads under different
+/// markers (one before an invalidation, one after) never share a flight.
+fn flight_key(full: &str, marker: &[u8]) -> String {
+    let token = &marker[MARKER_PREFIX.len().min(marker.len())..];
+    format!("{full}\0{}", String::from_utf8_lossy(token))
+}
+
+/// `KEYS[1]` the entry, `ARGV` marker, value, TTL ms: write the value only
+/// where the marker still is. Returns 1 when written.
+static FILL: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+           redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end \
+         return 0",
+    )
+});
+
+/// `KEYS[1]` the entry, `ARGV[1]` a marker: remove the marker if it is still there.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end \
+         return 0",
+    )
+});
+
+/// `KEYS[1]` the entry, `ARGV[1]` the marker prefix: remove the key;
+/// returns 1 if it held a value (not a load marker).
+static DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        "local head = redis.call('GETRANGE', KEYS[1], 0, string.len(ARGV[1]) - 1) \
+         local n = redis.call('UNLINK', KEYS[1]) \
+         if head == ARGV[1] then return 0 end \
+         return n",
+    )
+});
+
+/// What the lookup of `get_or_load` found, short of a hit.
+enum Seen {
+    /// Another load's marker.
+    Loading(Bytes),
+    /// Nothing usable: absent, or Redis failed (take a marker with `SET NX`).
+    Nothing,
+    /// An entry that does not decode: replace it with a marker.
+    Undecodable,
+}
 
 /// Counters of one cache (shared by its clones), for hit-rate monitoring.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,6 +128,17 @@ impl Counters {
 ///   because of Redis: a Redis error or timeout is logged (at most one
 ///   warning per 10 s) and the loader's value returned. Concurrent misses
 ///   of one key in this process run the loader once (single-flight).
+/// - **Invalidation wins over a load in flight**, in every process sharing
+///   the Redis: before its loader runs, `get_or_load` marks the key as
+///   being loaded (a load marker: a random token under the entry's key,
+///   `SET NX`, living [`DEFAULT_LOAD_LEASE`]), and it writes the loaded
+///   value only if its marker is still there (one Lua compare-and-set).
+///   [`delete`](Self::delete), [`delete_prefix`](Self::delete_prefix) and
+///   [`set`](Self::set) replace or remove the marker, so a value loaded
+///   before them is returned to its caller but never cached; a caller that
+///   arrives after them starts a load of its own instead of joining the
+///   old one. A load that outlives its marker is not cached either. Readers
+///   see a marker as a miss.
 /// - An entry that no longer decodes as `T` (the type changed without a
 ///   version bump) reads as a miss.
 ///
@@ -70,8 +148,10 @@ impl Counters {
 /// [`Operation`](ai_data_core::observe::Operation) with the namespace as
 /// its target (never the key): `cache.get`, `cache.set`, `cache.ttl`,
 /// `cache.delete`, `cache.delete_prefix`; `get_or_load` is `cache.lookup`
-/// (its read) and, on a miss, `cache.recheck` and `cache.fill` (the write
-/// after the loader; the loader itself is not a Redis operation). Reads
+/// (its read) and, on a miss, `cache.lease` (the load marker), `cache.fill`
+/// (the write after the loader; the loader itself is not a Redis
+/// operation), `cache.recheck` (a read when another load holds the key)
+/// and `cache.release` (the marker removed after a loader error). Reads
 /// count as `ai_data_cache_lookups_total{cache="typed"}` hits, misses or
 /// bypasses (Redis failed, loader served).
 ///
@@ -101,6 +181,7 @@ pub struct TypedCache<T> {
     keys: KeySpace,
     ttl: Duration,
     timeout: Duration,
+    lease: Duration,
     codec: Codec,
     flights: Arc<SingleFlight<Bytes>>,
     counters: Arc<Counters>,
@@ -115,6 +196,7 @@ impl<T> Clone for TypedCache<T> {
             keys: self.keys.clone(),
             ttl: self.ttl,
             timeout: self.timeout,
+            lease: self.lease,
             codec: self.codec,
             flights: self.flights.clone(),
             counters: self.counters.clone(),
@@ -131,6 +213,7 @@ impl<T> fmt::Debug for TypedCache<T> {
             .field("prefix", &self.keys.prefix())
             .field("ttl", &self.ttl)
             .field("timeout", &self.timeout)
+            .field("load_lease", &self.lease)
             .field("codec", &self.codec)
             .finish_non_exhaustive()
     }
@@ -154,6 +237,7 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
             client,
             keys: KeySpace::new(namespace, version)?,
             ttl: DEFAULT_TTL,
+            lease: DEFAULT_LOAD_LEASE,
             codec: Codec::default(),
             flights: Arc::new(SingleFlight::new()),
             counters: Arc::new(Counters::default()),
@@ -177,6 +261,17 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long the load marker of [`get_or_load`](Self::get_or_load)
+    /// lives (default [`DEFAULT_LOAD_LEASE`], at least 1 ms): a load that
+    /// takes longer is returned but not cached. The marker of a load whose
+    /// caller went away expires after this; meanwhile other callers load
+    /// (and cache) without waiting for it.
+    #[must_use]
+    pub fn with_load_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(1));
         self
     }
 
@@ -263,8 +358,8 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
     pub async fn get(&self, key: &str) -> Result<Option<T>> {
         let full = self.key(key);
         match self.read("cache.get", &full).await? {
-            Some(bytes) => Ok(self.decode_hit(&full, &bytes)),
-            None => {
+            Some(bytes) if !is_marker(&bytes) => Ok(self.decode_hit(&full, &bytes)),
+            _ => {
                 self.miss();
                 Ok(None)
             }
@@ -299,18 +394,26 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))
     }
 
-    /// Delete `key`; `true` when it existed.
+    /// Delete `key`; `true` when it held a value. A load of `key` in
+    /// flight (in any process) is not cached afterwards.
     pub async fn delete(&self, key: &str) -> Result<bool> {
         let full = self.key(key);
-        let unlink = pin!(self.client.unlink(vec![full.into()], self.keys.namespace()));
+        let unlink = pin!(self.client.eval::<u64, _, _>(
+            &DELETE,
+            full.as_str(),
+            vec![Value::Bytes(Bytes::from_static(MARKER_PREFIX))],
+            "delete",
+            self.keys.namespace(),
+        ));
         let n = self.op("cache.delete").run_counted(unlink, |n| *n).await?;
         Ok(n > 0)
     }
 
     /// Delete every key of this cache that starts with `key_prefix` (all
     /// of them for `""`), page by page with `SCAN` + `UNLINK`, never `KEYS`.
-    /// Returns how many were deleted. Keys written while the scan runs may
-    /// survive it.
+    /// Returns how many were deleted (load markers included). Keys written
+    /// while the scan runs may survive it; loads in flight when their
+    /// marker is deleted are not cached.
     pub async fn delete_prefix(&self, key_prefix: &str) -> Result<u64> {
         let pattern = self.keys.scan_pattern(key_prefix);
         let namespace = self.keys.namespace();
@@ -327,52 +430,199 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
     /// cache's TTL. Concurrent misses of one key run `load` once (the
     /// others wait for it and get the same value, or a copy of its error).
     /// Loader errors are returned and not cached. Redis failures and
-    /// timeouts never fail this call: the loader's value is returned.
+    /// timeouts never fail this call: the loader's value is returned. A
+    /// [`delete`](Self::delete), [`delete_prefix`](Self::delete_prefix) or
+    /// [`set`](Self::set) of the key while `load` runs wins: the loaded
+    /// value is returned to this caller but not cached, and later callers
+    /// do not wait for this load (see the type docs).
     pub async fn get_or_load<F, Fut>(&self, key: &str, load: F) -> Result<T>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         let full = self.key(key);
-        let mut redis_up = true;
-        match self.read("cache.lookup", &full).await {
-            Ok(Some(bytes)) => {
-                if let Some(value) = self.decode_hit(&full, &bytes) {
-                    return Ok(value);
-                }
+        let seen = match self.read("cache.lookup", &full).await {
+            Ok(Some(bytes)) if is_marker(&bytes) => {
+                self.miss();
+                Seen::Loading(bytes)
             }
-            Ok(None) => self.miss(),
+            Ok(Some(bytes)) => match self.decode_hit(&full, &bytes) {
+                Some(value) => return Ok(value),
+                None => Seen::Undecodable,
+            },
+            Ok(None) => {
+                self.miss();
+                Seen::Nothing
+            }
             Err(e) => {
-                redis_up = false;
                 Counters::bump(&self.counters.misses);
                 count_lookup(CacheKind::Typed, LookupResult::Bypass);
                 self.redis_failed("cache read failed: loading without the cache", &e);
+                Seen::Nothing
             }
-        }
-        let bytes = self
-            .flights
-            .run(&full, || async {
-                // A leader that arrives just after another leader finished
-                // finds its value here instead of loading again.
-                if redis_up {
-                    if let Ok(Some(bytes)) = self.read("cache.recheck", &full).await {
-                        if self.codec.decode::<T>(&bytes).is_ok() {
-                            return Ok(bytes);
+        };
+        let bytes = match seen {
+            Seen::Loading(marker) => self.join_load(&full, marker, load).await?,
+            Seen::Nothing | Seen::Undecodable => {
+                let replace = matches!(seen, Seen::Undecodable);
+                let marker = new_marker();
+                // Registered before the marker is written, so that a caller
+                // here who reads the marker joins this flight.
+                self.flights
+                    .run(&flight_key(&full, &marker), || async {
+                        match self.mark(&full, &marker, replace).await {
+                            Ok(true) => self.load_and_fill(&full, Some(&marker), load).await,
+                            // Another load marked it first, or filled it.
+                            Ok(false) => match self.read("cache.recheck", &full).await {
+                                Ok(Some(other)) if is_marker(&other) => {
+                                    self.join_load(&full, other, load).await
+                                }
+                                Ok(Some(bytes)) if self.codec.decode::<T>(&bytes).is_ok() => {
+                                    Ok(bytes)
+                                }
+                                Ok(_) => self.load_and_fill(&full, None, load).await,
+                                Err(e) => {
+                                    self.redis_failed("cache read failed: value not cached", &e);
+                                    self.load_uncached(&full, load).await
+                                }
+                            },
+                            Err(e) => {
+                                self.redis_failed("cache write failed: value not cached", &e);
+                                self.load_uncached(&full, load).await
+                            }
                         }
+                    })
+                    .await?
+            }
+        };
+        self.codec.decode(&bytes)
+    }
+
+    /// Join the load that holds `marker`, or (no such load in this
+    /// process: another process's, or one that just ended) load under the
+    /// same marker while it is still there.
+    async fn join_load<F, Fut>(&self, full: &str, marker: Bytes, load: F) -> Result<Bytes>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        self.flights
+            .run(&flight_key(full, &marker), || async {
+                match self.read("cache.recheck", full).await {
+                    Ok(Some(now)) if now == marker => {
+                        self.load_and_fill(full, Some(&marker), load).await
+                    }
+                    Ok(Some(bytes))
+                        if !is_marker(&bytes) && self.codec.decode::<T>(&bytes).is_ok() =>
+                    {
+                        Ok(bytes)
+                    }
+                    // Invalidated, expired or taken over: load, uncached.
+                    Ok(_) => self.load_and_fill(full, None, load).await,
+                    Err(e) => {
+                        self.redis_failed("cache read failed: value not cached", &e);
+                        self.load_uncached(full, load).await
                     }
                 }
-                Counters::bump(&self.counters.loads);
-                let value = load().await?;
-                let bytes = Bytes::from(self.codec.encode(&value)?);
-                let fill = pin!(self.set_raw(&full, bytes.clone(), self.ttl));
-                let filled = self.op("cache.fill").run(fill).await;
-                if let Err(e) = filled {
-                    self.redis_failed("cache write failed: value not cached", &e);
-                }
-                Ok(bytes)
             })
-            .await?;
-        self.codec.decode(&bytes)
+            .await
+    }
+
+    /// Load without caching because Redis failed: once for concurrent
+    /// callers here, so that an outage does not multiply the loads.
+    async fn load_uncached<F, Fut>(&self, full: &str, load: F) -> Result<Bytes>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        self.flights
+            .run(&format!("{full}\0-"), || {
+                self.load_and_fill(full, None, load)
+            })
+            .await
+    }
+
+    /// Write `marker` under `full` (only where nothing is, unless `replace`);
+    /// `true` when written.
+    async fn mark(&self, full: &str, marker: &Bytes, replace: bool) -> Result<bool> {
+        let ms = check_ttl(self.lease)?;
+        let set = pin!(async {
+            let reply: Option<String> = self
+                .client
+                .fast(self.timeout)
+                .set(
+                    full,
+                    marker.clone(),
+                    Some(Expiration::PX(ms)),
+                    (!replace).then_some(SetOptions::NX),
+                    false,
+                )
+                .await
+                .map_err(|e| map_fred(e, "set", self.keys.namespace()))?;
+            Ok(reply.is_some())
+        });
+        self.op("cache.lease").run(set).await
+    }
+
+    /// Run the loader; with a marker, cache its value if the marker is
+    /// still there (and remove the marker after a loader error).
+    async fn load_and_fill<F, Fut>(
+        &self,
+        full: &str,
+        marker: Option<&Bytes>,
+        load: F,
+    ) -> Result<Bytes>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        Counters::bump(&self.counters.loads);
+        let loaded = match load().await {
+            Ok(value) => self.codec.encode(&value).map(Bytes::from),
+            Err(e) => Err(e),
+        };
+        let Some(marker) = marker else {
+            return loaded;
+        };
+        let bytes = match loaded {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let release = pin!(self.client.eval::<u64, _, _>(
+                    &RELEASE,
+                    full,
+                    vec![Value::Bytes(marker.clone())],
+                    "release",
+                    self.keys.namespace(),
+                ));
+                if let Err(redis) = self.op("cache.release").run(release).await {
+                    self.redis_failed("cache write failed: load marker left to expire", &redis);
+                }
+                return Err(e);
+            }
+        };
+        let ms = check_ttl(self.ttl)?;
+        let fill = pin!(self.client.eval_within::<u8, _, _>(
+            self.timeout,
+            &FILL,
+            full,
+            vec![
+                Value::Bytes(marker.clone()),
+                Value::Bytes(bytes.clone()),
+                Value::Integer(ms),
+            ],
+            "fill",
+            self.keys.namespace(),
+        ));
+        match self.op("cache.fill").run_counted(fill, |n| *n).await {
+            Ok(1) => {}
+            Ok(_) => tracing::debug!(
+                target: "ai_data_cache",
+                namespace = self.keys.namespace(),
+                "key invalidated while loading: value returned, not cached"
+            ),
+            Err(e) => self.redis_failed("cache write failed: value not cached", &e),
+        }
+        Ok(bytes)
     }
 
     fn redis_failed(&self, message: &str, error: &Error) {

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use ai_data_core::observe::Operation;
 use ai_data_core::{Error, Result, Store};
 use ai_data_vector::{
-    Capabilities, CollectionSpec, Filter, Record, RecordId, SearchHit, SearchQuery, Selector,
-    UpsertReport, VectorStore,
+    validate, Capabilities, CollectionSpec, Filter, Record, RecordId, SearchHit, SearchQuery,
+    Selector, UpsertReport, VectorStore,
 };
 use async_trait::async_trait;
 use fred::bytes::Bytes;
@@ -50,6 +50,9 @@ pub struct VectorCacheStats {
     pub invalidations: u64,
     /// Redis failures and timeouts absorbed.
     pub redis_errors: u64,
+    /// Collections whose generation this store remembers (in process; one
+    /// small entry per collection searched or written).
+    pub collections: u64,
 }
 
 #[derive(Debug, Default)]
@@ -137,6 +140,16 @@ struct State {
 ///   `vector_cache.invalidate`, all with the key namespace as the target.
 ///   Every search also counts in `ai_data_cache_lookups_total{cache="vector"}`
 ///   as a `hit`, `miss` or `bypass`. The inner store observes its own calls.
+///
+/// - **Collection names are checked before Redis is touched**: only names
+///   that pass [`validate::collection_name`] (the rule of every
+///   `ai-data-vector` backend: `^[A-Za-z_][A-Za-z0-9_]{0,62}$`) are cached.
+///   Any other name goes straight to the inner store, which refuses it
+///   (`InvalidInput`) or, for a store with a looser rule, answers uncached;
+///   either way no Redis key and no in-process entry is made for it, and
+///   no such name can break the hash tag (a name starting with `}` would
+///   put a collection's keys in different cluster slots).
+///   [`invalidate`](Self::invalidate) refuses such names.
 ///
 /// Other replicas of a service that wrote while Redis was unreachable may
 /// serve entries older than that write until their TTL ends.
@@ -304,6 +317,12 @@ impl<S: VectorStore> CachedVectorStore<S> {
             inner_searches: get(&c.inner_searches),
             invalidations: get(&c.invalidations),
             redis_errors: get(&c.redis_errors),
+            collections: self
+                .state
+                .generations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len() as u64,
         }
     }
 
@@ -391,7 +410,9 @@ impl<S: VectorStore> CachedVectorStore<S> {
 
     /// Bump the collection's generation: every cached search of it is
     /// dropped at once. Use after writing to the inner store directly.
+    /// A name that is not a valid collection name is `InvalidInput`.
     pub async fn invalidate(&self, collection: &str) -> Result<()> {
+        validate::collection_name(collection)?;
         self.invalidate_within(collection, self.client.command_timeout())
             .await
     }
@@ -586,6 +607,13 @@ impl<S: VectorStore> CachedVectorStore<S> {
     }
 }
 
+/// Whether the cache may key `collection`: the rule of every
+/// `ai-data-vector` backend, which also keeps `{`, `}` and `:` out of the
+/// hash tag.
+fn cacheable(collection: &str) -> bool {
+    validate::collection_name(collection).is_ok()
+}
+
 /// What the cache said about one search.
 enum Lookup {
     Hit(Vec<SearchHit>),
@@ -603,7 +631,7 @@ impl<S: VectorStore> VectorStore for CachedVectorStore<S> {
 
     async fn ensure_collection(&self, spec: &CollectionSpec) -> Result<bool> {
         let created = self.inner.ensure_collection(spec).await?;
-        if created {
+        if created && cacheable(&spec.name) {
             self.after_write(&spec.name).await;
         }
         Ok(created)
@@ -611,13 +639,15 @@ impl<S: VectorStore> VectorStore for CachedVectorStore<S> {
 
     async fn drop_collection(&self, name: &str) -> Result<bool> {
         let result = self.inner.drop_collection(name).await;
-        self.after_write(name).await;
+        if cacheable(name) {
+            self.after_write(name).await;
+        }
         result
     }
 
     async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
         let result = self.inner.upsert(collection, records).await;
-        if !records.is_empty() {
+        if !records.is_empty() && cacheable(collection) {
             self.after_write(collection).await;
         }
         result
@@ -629,7 +659,9 @@ impl<S: VectorStore> VectorStore for CachedVectorStore<S> {
 
     async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
         let result = self.inner.delete(collection, selector).await;
-        self.after_write(collection).await;
+        if cacheable(collection) {
+            self.after_write(collection).await;
+        }
         result
     }
 
@@ -638,7 +670,12 @@ impl<S: VectorStore> VectorStore for CachedVectorStore<S> {
     }
 
     /// Cached; see the type docs. Errors come only from the inner store.
+    /// A collection name the cache cannot key goes to the inner store
+    /// uncached and uncounted (every `ai-data-vector` store refuses it).
     async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+        if !cacheable(collection) {
+            return self.inner.search(collection, query).await;
+        }
         self.cached_search(collection, query).await
     }
 }

@@ -249,7 +249,7 @@ fn check_operations() {
             "cache.set",
             "cache.get",
             "cache.lookup",
-            "cache.recheck",
+            "cache.lease",
             "cache.fill",
             "cache.ttl",
             "cache.delete",
@@ -304,7 +304,7 @@ fn check_operations() {
             .iter()
             .map(|s| field(s, "operation"))
             .collect::<Vec<_>>(),
-        ["cache.get", "cache.lookup", "cache.fill"],
+        ["cache.get", "cache.lookup", "cache.lease"],
         "{failed:?}"
     );
     for span in failed {

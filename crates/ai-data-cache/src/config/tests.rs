@@ -141,6 +141,7 @@ fn bad_values_name_their_variables() {
         ("AI_DATA_REDIS_COMMAND_TIMEOUT", "soon"),
         ("AI_DATA_REDIS_SENTINELS", "a:b:c"),
         ("AI_DATA_REDIS_POOL_MAX_SIZE", "0"),
+        ("AI_DATA_REDIS_CONNECT_TIMEOUT", "0s"),
     ] {
         let err = RedisConfig::from_env_source(&env(&[("AI_DATA_REDIS_HOST", "h"), (var, value)]))
             .expect_err(var);

@@ -191,3 +191,108 @@ async fn reset_costs_and_invalid_limits() {
     assert!(RateLimiter::sliding_window(client, "x", 1, Duration::ZERO).is_err());
     cleanup(&r).await;
 }
+
+/// The limiter's keys under the test prefix (SCAN), with what each counts.
+async fn limiter_keys(r: &ai_data_testkit::RedisTest) -> Vec<String> {
+    let mut keys = crate::common::keys(r).await;
+    keys.sort();
+    keys
+}
+
+/// `<prefix>v1:{<32 hex>}:<window index>`: the documented layout, with the
+/// subject's hash in the hash tag.
+fn follows_the_layout(prefix: &str, key: &str) -> Option<String> {
+    let rest = key.strip_prefix(prefix)?.strip_prefix("v1:{")?;
+    let (hash, window) = rest.split_once("}:")?;
+    let hex = hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    let index = !window.is_empty() && window.bytes().all(|b| b.is_ascii_digit());
+    (hex && index).then(|| hash.to_owned())
+}
+
+#[tokio::test]
+async fn subjects_are_hashed_in_key_names_and_still_count_separately() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let client = connect(&r.url).await;
+    let subject = "sk-live-ApiKey-Th1sMustNotLeak";
+    let other = "user:4711";
+    let limiter = RateLimiter::fixed_window(client, &namespace(&r), 1, Duration::from_secs(3600))
+        .expect("limiter");
+    assert!(limiter.check(subject).await.expect("check").allowed);
+    assert!(
+        !limiter.check(subject).await.expect("check").allowed,
+        "limit 1"
+    );
+    assert!(
+        limiter.check(other).await.expect("check").allowed,
+        "another subject has its own count"
+    );
+    let keys = limiter_keys(&r).await;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let mut hashes = Vec::new();
+    for key in &keys {
+        for text in [subject, "ApiKey-Th1s", other, "4711"] {
+            assert!(!key.contains(text), "subject text in a key name: {key}");
+        }
+        hashes.push(
+            follows_the_layout(&r.prefix, key)
+                .unwrap_or_else(|| panic!("not <ns>:v1:{{<hash>}}:<window>: {key}")),
+        );
+    }
+    assert_ne!(hashes[0], hashes[1]);
+
+    // Another replica (its own client) computes the same key: one count.
+    let replica = RateLimiter::fixed_window(
+        connect(&r.url).await,
+        &namespace(&r),
+        1,
+        Duration::from_secs(3600),
+    )
+    .expect("limiter");
+    assert!(!replica.check(subject).await.expect("check").allowed);
+    assert_eq!(limiter_keys(&r).await, keys);
+    // reset finds the hashed keys.
+    assert_eq!(replica.reset(subject).await.expect("reset"), 1);
+    assert!(limiter.check(subject).await.expect("check").allowed);
+    cleanup(&r).await;
+}
+
+#[tokio::test]
+async fn a_subject_key_makes_guessable_subjects_unconfirmable() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let client = connect(&r.url).await;
+    let window = Duration::from_secs(3600);
+    let plain =
+        RateLimiter::fixed_window(client.clone(), &namespace(&r), 1, window).expect("limiter");
+    let keyed = |key: &str| {
+        RateLimiter::fixed_window(client.clone(), &namespace(&r), 1, window)
+            .expect("limiter")
+            .with_subject_key(key)
+    };
+    let a = keyed("replicas-share-this-key");
+    let b = keyed("replicas-share-this-key");
+    let other = keyed("another-deployment");
+    assert!(plain.check("user:1").await.expect("check").allowed);
+    let before = limiter_keys(&r).await;
+    assert!(a.check("user:1").await.expect("check").allowed);
+    assert!(
+        !b.check("user:1").await.expect("check").allowed,
+        "same key, same count"
+    );
+    assert!(
+        other.check("user:1").await.expect("check").allowed,
+        "another key, another count"
+    );
+    let keys = limiter_keys(&r).await;
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    for key in &keys {
+        assert!(!key.contains("user:1"), "{key}");
+        assert!(follows_the_layout(&r.prefix, key).is_some(), "{key}");
+    }
+    assert!(keys.iter().filter(|k| before.contains(k)).count() == 1);
+    assert!(!format!("{a:?}").contains("replicas-share-this-key"));
+    cleanup(&r).await;
+}

@@ -163,6 +163,7 @@ async fn loader_errors_are_returned_and_not_cached() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 2, "errors are not cached");
     assert_eq!(cache.get("missing").await.expect("get"), None);
+    assert!(keys(&r).await.is_empty(), "the load marker is removed");
 }
 
 #[tokio::test]
@@ -264,4 +265,183 @@ async fn get_or_load_serves_the_loader_when_redis_is_gone() {
         .await
         .expect_err("plain get reports the outage");
     assert!(err.is_retryable(), "{err}");
+}
+
+/// A loader that reports when it starts and then waits to be released.
+struct Gate {
+    started: Option<tokio::sync::oneshot::Sender<()>>,
+    release: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// (the loader's gate, its start signal, its release handle)
+fn gate() -> (
+    Gate,
+    tokio::sync::oneshot::Receiver<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel();
+    (
+        Gate {
+            started: Some(started_tx),
+            release: release_rx,
+        },
+        started_rx,
+        release_tx,
+    )
+}
+
+/// Starts `get_or_load(key)` whose loader blocks on the gate and then
+/// returns `value`; returns once the loader is running.
+async fn blocked_load(
+    cache: &TypedCache<String>,
+    key: &str,
+    value: &str,
+) -> (
+    tokio::task::JoinHandle<ai_data_core::Result<String>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (mut gate, started, release) = gate();
+    let (cache, key, value) = (cache.clone(), key.to_owned(), value.to_owned());
+    let task = tokio::spawn(async move {
+        cache
+            .get_or_load(&key, || async move {
+                let _ = gate.started.take().map(|tx| tx.send(()));
+                let _ = gate.release.await;
+                Ok(value)
+            })
+            .await
+    });
+    started.await.expect("the loader started");
+    (task, release)
+}
+
+#[tokio::test]
+async fn a_delete_during_a_load_keeps_the_stale_value_out_of_redis() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let cache = TypedCache::<String>::new(connect(&r.url).await, &namespace(&r), 1)
+        .expect("cache")
+        .with_ttl(Duration::from_secs(600));
+    // Another replica: its own connection pool and single-flight group.
+    let replica =
+        TypedCache::<String>::new(connect(&r.url).await, &namespace(&r), 1).expect("cache");
+
+    // delete() in this process, delete() in another one, delete_prefix,
+    // and a set() of a newer value.
+    for (key, how) in [
+        ("a", "delete"),
+        ("b", "replica delete"),
+        ("c", "delete_prefix"),
+        ("d", "set"),
+    ] {
+        let (load, release) = blocked_load(&cache, key, "stale").await;
+        match how {
+            "delete" => {
+                cache.delete(key).await.expect("delete");
+            }
+            "replica delete" => {
+                replica.delete(key).await.expect("delete");
+            }
+            "set" => {
+                replica.set(key, &"newer".to_owned()).await.expect("set");
+            }
+            _ => {
+                cache.delete_prefix(key).await.expect("delete prefix");
+            }
+        }
+        release.send(()).expect("release");
+        // The caller that started before the delete gets its value...
+        assert_eq!(load.await.expect("join").expect("load"), "stale");
+        // ...but the cache does not keep it for the whole TTL.
+        let raw: Option<Vec<u8>> = r.client.get(cache.key(key)).await.expect("raw get");
+        assert!(
+            raw.as_deref()
+                .is_none_or(|v| !v.windows(5).any(|w| w == b"stale")),
+            "{how}: the stale value was written after the delete: {raw:?}"
+        );
+        let want = (how == "set").then(|| "newer".to_owned());
+        assert_eq!(cache.get(key).await.expect("get"), want, "{how}");
+        assert_eq!(replica.get(key).await.expect("get"), want, "{how}");
+    }
+    cleanup(&r).await;
+}
+
+#[tokio::test]
+async fn a_load_started_after_a_delete_does_not_join_the_old_one() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let cache = TypedCache::<String>::new(connect(&r.url).await, &namespace(&r), 1)
+        .expect("cache")
+        .with_ttl(Duration::from_secs(600));
+    let (old, release_old) = blocked_load(&cache, "k", "stale").await;
+    cache.delete("k").await.expect("delete");
+
+    let (fresh_ran_tx, fresh_ran) = tokio::sync::oneshot::channel();
+    let fresh = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_or_load("k", || async move {
+                    let _ = fresh_ran_tx.send(());
+                    Ok("fresh".to_owned())
+                })
+                .await
+        })
+    };
+    // A bound on a failure (it would wait for the old load forever), not a
+    // synchronisation: the old loader stays blocked throughout.
+    tokio::time::timeout(Duration::from_secs(10), fresh_ran)
+        .await
+        .expect("the new caller joined the load that began before the delete")
+        .expect("its loader ran");
+    let value = tokio::time::timeout(Duration::from_secs(10), fresh)
+        .await
+        .expect("the new caller finished while the old load is blocked")
+        .expect("join")
+        .expect("value");
+    assert_eq!(value, "fresh");
+
+    release_old.send(()).expect("release");
+    assert_eq!(old.await.expect("join").expect("old load"), "stale");
+    // The old load finished last; the fresh value stays.
+    assert_eq!(cache.get("k").await.expect("get"), Some("fresh".to_owned()));
+    let ttl = cache.ttl("k").await.expect("ttl").expect("has a TTL");
+    assert!(ttl > Duration::from_secs(500), "{ttl:?}");
+    cleanup(&r).await;
+}
+
+#[tokio::test]
+async fn another_process_does_not_wait_for_a_load_in_flight_here() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let cache = TypedCache::<String>::new(connect(&r.url).await, &namespace(&r), 1).expect("cache");
+    let replica =
+        TypedCache::<String>::new(connect(&r.url).await, &namespace(&r), 1).expect("cache");
+    let (blocked, release) = blocked_load(&cache, "k", "from here").await;
+    // The replica sees the load marker, loads by itself and caches its value.
+    let value = tokio::time::timeout(
+        Duration::from_secs(10),
+        replica.get_or_load("k", || async { Ok("from the replica".to_owned()) }),
+    )
+    .await
+    .expect("the replica did not wait for the other process")
+    .expect("value");
+    assert_eq!(value, "from the replica");
+    assert_eq!(
+        cache.get("k").await.expect("get"),
+        Some("from the replica".to_owned())
+    );
+    release.send(()).expect("release");
+    assert_eq!(blocked.await.expect("join").expect("load"), "from here");
+    // The value cached first stays: the blocked load's marker was replaced.
+    assert_eq!(
+        replica.get("k").await.expect("get"),
+        Some("from the replica".to_owned())
+    );
+    assert_eq!(replica.stats().loads, 1);
+    cleanup(&r).await;
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ai_data_cache::{CachedVectorStore, Reconnect, RedisClient, RedisConfig};
-use ai_data_core::Result;
+use ai_data_core::{ErrorKind, Result};
 use ai_data_vector::{
     AccuracyHint, Capabilities, CollectionSpec, FieldKind, Filter, MemoryStore, Metric, Payload,
     Record, RecordId, SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
@@ -15,7 +15,7 @@ use ai_data_vector::{
 use async_trait::async_trait;
 use fred::interfaces::{ClientLike, KeysInterface};
 
-use crate::common::{cleanup, connect, eventually, namespace};
+use crate::common::{cleanup, connect, eventually, keys, namespace};
 
 /// A memory store that counts searches and can be slow.
 #[derive(Debug)]
@@ -424,4 +424,69 @@ async fn redis_paused_or_killed_mid_test_never_fails_a_search() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn invalid_collection_names_touch_neither_redis_nor_the_process() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let store = CachedVectorStore::new(Counting::new(Duration::ZERO), connect(&r.url).await)
+        .with_namespace(&namespace(&r))
+        .expect("namespace");
+    seeded(&store).await;
+    let q = query();
+    store.search("docs", &q).await.expect("miss");
+    let before_keys = keys(&r).await;
+    let before = store.stats();
+    assert_eq!(before.collections, 1, "{before:?}");
+
+    let long = "x".repeat(64);
+    // `}` first: in a cluster its keys would hash to different slots.
+    let names = [
+        "}",
+        "}docs",
+        "}:gen",
+        "{docs}",
+        "docs}",
+        "",
+        "bad name",
+        "docs;drop",
+        "über",
+        long.as_str(),
+    ];
+    for name in names {
+        let err = store.search(name, &q).await.expect_err(name);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name:?}: {err}");
+        let err = store.upsert(name, &[record(1)]).await.expect_err("upsert");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name:?}: {err}");
+        let err = store
+            .delete(name, Selector::Ids(vec![RecordId::from_key("doc-1")]))
+            .await
+            .expect_err("delete");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name:?}: {err}");
+        let err = store.drop_collection(name).await.expect_err("drop");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name:?}: {err}");
+        let err = store
+            .ensure_collection(&CollectionSpec::new(name, 4, Metric::L2))
+            .await
+            .expect_err("ensure");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name:?}: {err}");
+        let err = store.invalidate(name).await.expect_err("invalidate");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name:?}: {err}");
+    }
+    assert_eq!(keys(&r).await, before_keys, "nothing written to Redis");
+    let after = store.stats();
+    assert_eq!(after.collections, 1, "the in-process map grew: {after:?}");
+    assert_eq!(
+        (after.redis_errors, after.bypassed, after.invalidations),
+        (0, 0, before.invalidations),
+        "{after:?}"
+    );
+
+    // The cache still serves the valid collection.
+    store.search("docs", &q).await.expect("hit");
+    let s = store.stats();
+    assert_eq!((s.hits, s.bypassed), (before.hits + 1, 0), "{s:?}");
+    cleanup(&r).await;
 }
