@@ -26,6 +26,19 @@ pub const DEFAULT_APPLICATION_NAME: &str = "ai-data";
 /// | `AI_DATA_PG_TEST_BEFORE_ACQUIRE` | ping a connection before handing it out (default `true`) |
 /// | `AI_DATA_PG_REPLICA_URLS` | comma-separated read-replica URLs (password as the primary's when absent) |
 ///
+/// `AI_DATA_PG_CONNECT_TIMEOUT` (read by [`ConnectionConfig`], default
+/// 10 s, zero refused) bounds establishing one connection: TCP, TLS and
+/// the startup/authentication exchange. [`PgDatabase::connect`] opens its
+/// first connection to the primary under it, so an unreachable server
+/// fails there within the timeout with the cause (refused, timed out);
+/// replica checkouts wait at most it (and at most
+/// [`REPLICA_ACQUIRE_TIMEOUT`](crate::REPLICA_ACQUIRE_TIMEOUT)) before a
+/// read falls back to the primary. Later checkouts from the primary pool
+/// that must open a connection are bounded by the pool's
+/// `AI_DATA_PG_POOL_ACQUIRE_TIMEOUT` (sqlx has no per-connection timeout).
+///
+/// [`PgDatabase::connect`]: crate::PgDatabase::connect
+///
 /// ```
 /// use ai_data_core::EnvSource;
 /// use ai_data_pg::PgConfig;
@@ -94,6 +107,13 @@ impl PgConfig {
     pub fn from_env_source(env: &EnvSource) -> Result<Self> {
         let connection = ConnectionConfig::from_env_source(env, Store::Postgres)?;
         let extra: PgExtra = env.load(Store::Postgres)?;
+        if connection.connect_timeout.is_zero() {
+            return Err(Error::config(format!(
+                "{} must be greater than zero",
+                Store::Postgres.var("CONNECT_TIMEOUT")
+            ))
+            .with_store(Store::Postgres));
+        }
         let mut config = Self::from_connection(connection);
         if let Some(t) = extra.statement_timeout {
             config.statement_timeout = Some(t);
@@ -135,6 +155,13 @@ impl PgConfig {
     #[must_use]
     pub fn with_replica(mut self, url: ConnectionUrl) -> Self {
         self.replica_urls.push(url);
+        self
+    }
+
+    /// Set the connect timeout (`AI_DATA_PG_CONNECT_TIMEOUT`).
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connection.connect_timeout = timeout;
         self
     }
 

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ai_data_core::observe::{record_pool, Operation};
-use ai_data_core::{Error, HealthCheck, HealthReport, Result, RetryPolicy, Store};
+use ai_data_core::{Error, ErrorKind, HealthCheck, HealthReport, Result, RetryPolicy, Store};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::error::SqlxResultExt;
+use crate::error::{map_sqlx, SqlxResultExt};
 use crate::PgConfig;
 
 /// Where a read may go.
@@ -50,36 +50,59 @@ pub struct PgDatabase {
 /// How long a replica that failed is skipped before it is tried again.
 pub const REPLICA_COOLDOWN: Duration = Duration::from_secs(10);
 /// Replica pools give up on a checkout sooner than the primary's: a slow
-/// replica read falls back to the primary instead of waiting.
+/// replica read falls back to the primary instead of waiting. The connect
+/// timeout, when shorter, bounds it further.
 pub const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl PgDatabase {
-    /// Build the pools. Connections are opened lazily, except that the
-    /// primary is pinged once so a wrong URL or password fails here.
+    /// Build the pools and check the primary.
+    ///
+    /// The primary is checked on a connection of its own, opened and
+    /// pinged (`SELECT 1`) within the connect timeout
+    /// (`AI_DATA_PG_CONNECT_TIMEOUT`, [`ConnectionConfig::connect_timeout`]),
+    /// then closed, so a wrong URL or password, or an unreachable server,
+    /// fails here: an unreachable server with [`ErrorKind::Connect`] within
+    /// that timeout, naming the address, the cause (connection refused, or
+    /// an [`std::io::ErrorKind::TimedOut`] error) as `source()`. The pools
+    /// open their connections lazily; replica pools give up on a checkout
+    /// after the connect timeout or [`REPLICA_ACQUIRE_TIMEOUT`], whichever
+    /// is shorter, so an unreachable replica costs a read at most that
+    /// before it falls back to the primary.
+    ///
+    /// [`ConnectionConfig::connect_timeout`]: ai_data_core::ConnectionConfig::connect_timeout
+    /// [`ErrorKind::Connect`]: ai_data_core::ErrorKind::Connect
     pub async fn connect(config: &PgConfig) -> Result<Self> {
-        let primary = pool_options(config).connect_lazy_with(config.primary_options()?);
+        let connect_timeout = config.connection.connect_timeout;
+        if connect_timeout.is_zero() {
+            return Err(Error::config(format!(
+                "{} must be greater than zero",
+                Store::Postgres.var("CONNECT_TIMEOUT")
+            ))
+            .with_store(Store::Postgres));
+        }
+        let primary_options = config.primary_options()?;
+        let primary = pool_options(config).connect_lazy_with(primary_options.clone());
+        let replica_acquire = config
+            .connection
+            .pool
+            .acquire_timeout
+            .min(REPLICA_ACQUIRE_TIMEOUT)
+            .min(connect_timeout);
         let replicas = config
             .replica_options()?
             .into_iter()
             .map(|options: PgConnectOptions| {
-                let acquire = config
-                    .connection
-                    .pool
-                    .acquire_timeout
-                    .min(REPLICA_ACQUIRE_TIMEOUT);
                 pool_options(config)
-                    .acquire_timeout(acquire)
+                    .acquire_timeout(replica_acquire)
                     .connect_lazy_with(options)
             })
             .collect::<Vec<_>>();
         let db = Self::from_pools(primary, replicas);
-        db.observe("connect", "", async {
-            sqlx::query("SELECT 1")
-                .execute(db.primary())
-                .await
-                .op("connect", "primary")?;
-            Ok(())
-        })
+        db.observe(
+            "connect",
+            "",
+            check_server(&primary_options, connect_timeout, "primary"),
+        )
         .await?;
         Ok(db)
     }
@@ -180,7 +203,7 @@ impl PgDatabase {
     pub async fn migrate(&self) -> Result<()> {
         self.observe("migrate", MIGRATIONS_TABLE, async {
             crate::MIGRATOR.run(&self.primary).await.map_err(|e| {
-                Error::new(ai_data_core::ErrorKind::Backend, "migration failed")
+                Error::new(ErrorKind::Backend, "migration failed")
                     .with_store(Store::Postgres)
                     .with_operation("migrate")
                     .with_source(e)
@@ -239,6 +262,54 @@ impl PgDatabase {
     pub fn record_pool_gauges(&self) {
         let (in_use, idle, max) = pool_state(&self.primary);
         record_pool(Store::Postgres, in_use, idle, max);
+    }
+}
+
+/// Open one connection with `options` and ping it, all within `timeout`,
+/// then close it. An I/O failure (refused, unreachable, reset) and the
+/// timeout are [`ErrorKind::Connect`] errors that name the address and
+/// keep the cause as `source()`; other failures (authentication, unknown
+/// database, TLS) are mapped by [`map_sqlx`].
+async fn check_server(options: &PgConnectOptions, timeout: Duration, target: &str) -> Result<()> {
+    let address = format!("{}:{}", options.get_host(), options.get_port());
+    let attempt = tokio::time::timeout(timeout, async {
+        let mut conn = PgConnection::connect_with(options).await?;
+        sqlx::query("SELECT 1").execute(&mut conn).await?;
+        Ok::<_, sqlx::Error>(conn)
+    })
+    .await;
+    match attempt {
+        Ok(Ok(conn)) => {
+            // Only a courtesy to the server: the check has passed.
+            if let Err(e) = conn.close().await {
+                tracing::debug!(error = %e, "closing the connect check's connection failed");
+            }
+            Ok(())
+        }
+        Ok(Err(sqlx::Error::Io(io))) => Err(Error::new(
+            ErrorKind::Connect,
+            format!("cannot connect to PostgreSQL at {address}: {io}"),
+        )
+        .with_store(Store::Postgres)
+        .with_operation("connect")
+        .with_target(target)
+        .with_source(sqlx::Error::Io(io))),
+        Ok(Err(e)) => Err(map_sqlx(e, "connect", target)),
+        Err(_elapsed) => Err(Error::new(
+            ErrorKind::Connect,
+            format!(
+                "no connection to PostgreSQL at {address} within {timeout:?} \
+                 ({})",
+                Store::Postgres.var("CONNECT_TIMEOUT")
+            ),
+        )
+        .with_store(Store::Postgres)
+        .with_operation("connect")
+        .with_target(target)
+        .with_source(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("connecting to {address} timed out after {timeout:?}"),
+        ))),
     }
 }
 

@@ -16,6 +16,7 @@ use ai_data_core::{Error, ErrorKind, Store};
 /// | 28xxx auth | Auth | no |
 /// | 42P01 undefined table, 3D000 unknown database | NotFound | no |
 /// | 25006 read-only transaction (a write sent to a replica) | Backend | no |
+/// | any other SQLSTATE | Backend, with the server's message | no |
 /// | `PoolTimedOut` | Timeout | yes |
 /// | I/O, TLS, closed pool connection | Connect | yes |
 pub fn map_sqlx(err: sqlx::Error, operation: &'static str, target: &str) -> Error {
@@ -27,7 +28,17 @@ pub fn map_sqlx(err: sqlx::Error, operation: &'static str, target: &str) -> Erro
             "timed out waiting for a pooled connection",
         ),
         sqlx::Error::PoolClosed => Error::new(ErrorKind::Connect, "the pool is closed").permanent(),
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
+        // The I/O and TLS causes name no secret: shown, so that a log line
+        // says "connection refused" and not only that something failed.
+        sqlx::Error::Io(e) => Error::new(
+            ErrorKind::Connect,
+            format!("connection to PostgreSQL failed: {e}"),
+        ),
+        sqlx::Error::Tls(e) => Error::new(
+            ErrorKind::Connect,
+            format!("TLS with PostgreSQL failed: {e}"),
+        ),
+        sqlx::Error::WorkerCrashed => {
             Error::new(ErrorKind::Connect, "connection to PostgreSQL failed")
         }
         sqlx::Error::Configuration(_) => {
@@ -85,7 +96,11 @@ fn map_database(db: &dyn sqlx::error::DatabaseError) -> Error {
         c if c.starts_with("08") => Error::new(ErrorKind::Connect, "connection exception"),
         c if c.starts_with("28") => Error::new(ErrorKind::Auth, "authentication failed"),
         c if c.starts_with("22") => Error::invalid_input(format!("invalid value (SQLSTATE {c})")),
-        c => Error::new(ErrorKind::Backend, format!("database error (SQLSTATE {c})")),
+        // The server's primary message (never its DETAIL, which may quote row values).
+        c => Error::new(
+            ErrorKind::Backend,
+            format!("database error (SQLSTATE {c}): {}", db.message()),
+        ),
     }
 }
 

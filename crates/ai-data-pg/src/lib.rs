@@ -30,6 +30,7 @@ mod admin;
 mod config;
 mod db;
 mod error;
+pub mod knn;
 mod password;
 pub mod repo;
 
@@ -37,7 +38,7 @@ pub use admin::bootstrap_admin;
 pub use config::{PgConfig, DEFAULT_APPLICATION_NAME};
 pub use db::{PgDatabase, ReadFrom, REPLICA_ACQUIRE_TIMEOUT, REPLICA_COOLDOWN};
 pub use error::map_sqlx;
-pub use password::{hash_password, verify_password};
+pub use password::{hash_password, needs_rehash, verify_password};
 pub use repo::data_sources::{ConnectionInfo, DataSource, DataSourceRepo, NewDataSource};
 pub use repo::embeddings::{
     NewTextEmbedding, TextEmbedding, TextEmbeddingHit, TextEmbeddingRepo, TEXT_EMBEDDING_DIM,

@@ -5,8 +5,8 @@ mod common;
 use ai_data_core::ErrorKind;
 use ai_data_pg::{
     bootstrap_admin, ConnectionInfo, DataSourceRepo, GroupRepo, ModelRepo, NewDataSource, NewModel,
-    NewModelVersion, NewTextEmbedding, NewUser, TextEmbeddingRepo, UserRepo, UserUpdate,
-    TEXT_EMBEDDING_DIM,
+    NewModelVersion, NewTextEmbedding, NewUser, PgConfig, PgDatabase, TextEmbeddingRepo, UserRepo,
+    UserUpdate, TEXT_EMBEDDING_DIM,
 };
 use common::{unit_vector, NASTY};
 
@@ -541,4 +541,62 @@ async fn bulk_insert_of_two_thousand_rows_in_chunks() {
     let ids = repo.insert_batch(&rows).await.expect("insert");
     assert_eq!(ids.len(), 2_000);
     assert_eq!(repo.count_by_dataset(9).await.expect("count"), 2_000);
+}
+
+/// Issue 13: `k` above pgvector's default `hnsw.ef_search` (40) must still
+/// give `k` hits when the HNSW index serves the search, with and without a
+/// dataset filter. The test's database plans with `enable_seqscan = off`,
+/// so the index serves a table this small (the plan is checked).
+#[tokio::test]
+async fn embeddings_search_returns_k_above_forty_through_the_hnsw_index() {
+    let Some((t, db)) = common::migrated().await else {
+        return;
+    };
+    let rows: Vec<NewTextEmbedding> = (0..150)
+        .map(|i| {
+            NewTextEmbedding::new(
+                1 + (i % 2) as i32,
+                format!("r{i}"),
+                "t",
+                unit_vector(TEXT_EMBEDDING_DIM, i % 7, 0.1 + i as f32 / 100.0),
+            )
+        })
+        .collect();
+    TextEmbeddingRepo::new(db)
+        .primary_only()
+        .insert_batch(&rows)
+        .await
+        .expect("insert");
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{}\" SET enable_seqscan = off",
+        t.database
+    ))
+    .execute(&t.pool)
+    .await
+    .expect("alter database");
+    // New sessions pick the setting up.
+    let db = PgDatabase::connect(&PgConfig::from_url(&t.url).expect("url"))
+        .await
+        .expect("connect");
+    let query = unit_vector(TEXT_EMBEDDING_DIM, 3, 0.2);
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT id FROM data_platform.text_embeddings \
+         ORDER BY embedding <=> $1 LIMIT 120",
+    )
+    .bind(pgvector::Vector::from(query.clone()))
+    .fetch_all(db.primary())
+    .await
+    .expect("explain");
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("Index Scan using idx_text_embeddings_vector")),
+        "the HNSW index serves the search: {plan:#?}"
+    );
+    let repo = TextEmbeddingRepo::new(db).primary_only();
+    let hits = repo.search(&query, 120, None).await.expect("search");
+    assert_eq!(hits.len(), 120, "k = 120 of 150 rows");
+    assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance));
+    let in_dataset = repo.search(&query, 75, Some(2)).await.expect("filtered");
+    assert_eq!(in_dataset.len(), 75, "every row of dataset 2");
+    assert!(in_dataset.iter().all(|h| h.row.dataset_id == Some(2)));
 }

@@ -1,11 +1,15 @@
 //! `data_platform.text_embeddings`: 1536-d cosine embeddings with an HNSW index.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use ai_data_core::{Error, Result};
 use chrono::{DateTime, Utc};
 use pgvector::Vector;
-use sqlx::FromRow;
+use sqlx::{FromRow, PgConnection};
 
 use crate::error::SqlxResultExt;
+use crate::knn::{KnnQuery, KnnScan};
 use crate::{PgDatabase, ReadFrom};
 
 const TABLE: &str = "data_platform.text_embeddings";
@@ -161,12 +165,15 @@ impl TextEmbeddingRepo {
         Ok(ids)
     }
 
-    /// The `k` nearest rows by cosine distance, optionally within one dataset.
+    /// The `k` nearest rows by cosine distance, optionally within one
+    /// dataset; `k` from 1 to 1,000.
     ///
     /// The query is `ORDER BY embedding <=> $1 LIMIT $2`, the shape the HNSW
-    /// index serves. With a dataset filter, pgvector's iterative index scan
-    /// (`hnsw.iterative_scan = strict_order`, set for this transaction only)
-    /// keeps scanning until `k` matching rows are found.
+    /// index serves, run through [`KnnScan`](crate::knn::KnnScan): a `k`
+    /// above 40 raises `hnsw.ef_search` to `k`, a dataset filter scans the
+    /// index iteratively, both for this transaction only, and an answer
+    /// shorter than `k` is re-run exactly. So the search returns `k` rows
+    /// when `k` rows (of the dataset) exist, nearest first.
     pub async fn search(
         &self,
         query: &[f32],
@@ -193,47 +200,26 @@ impl TextEmbeddingRepo {
         if k == 0 || k > 1000 {
             return Err(Error::invalid_input("k must be between 1 and 1000"));
         }
-        let vector = Vector::from(query.to_vec());
-        self.db
+        let knn = Knn {
+            vector: Vector::from(query.to_vec()),
+            k,
+            dataset_id,
+        };
+        let scan = KnnScan::hnsw(k as usize, None, dataset_id.is_some());
+        let mut hits = self
+            .db
             .read(self.reads, |pool| {
-                let vector = vector.clone();
-                async move {
-                    let mut tx = pool.begin().await.op("search embeddings", TABLE)?;
-                    let hits = match dataset_id {
-                        None => {
-                            sqlx::query_as::<_, TextEmbeddingHit>(
-                                "SELECT id, dataset_id, record_id, text_content, created_at, \
-                             embedding <=> $1 AS distance FROM data_platform.text_embeddings \
-                             ORDER BY embedding <=> $1 LIMIT $2",
-                            )
-                            .bind(&vector)
-                            .bind(i64::from(k))
-                            .fetch_all(&mut *tx)
-                            .await
-                        }
-                        Some(dataset) => {
-                            sqlx::query("SET LOCAL hnsw.iterative_scan = strict_order")
-                                .execute(&mut *tx)
-                                .await
-                                .op("search embeddings", TABLE)?;
-                            sqlx::query_as::<_, TextEmbeddingHit>(
-                                "SELECT id, dataset_id, record_id, text_content, created_at, \
-                                 embedding <=> $1 AS distance FROM data_platform.text_embeddings \
-                                 WHERE dataset_id = $3 ORDER BY embedding <=> $1 LIMIT $2",
-                            )
-                            .bind(&vector)
-                            .bind(i64::from(k))
-                            .bind(dataset)
-                            .fetch_all(&mut *tx)
-                            .await
-                        }
-                    }
-                    .op("search embeddings", TABLE)?;
-                    tx.commit().await.op("search embeddings", TABLE)?;
-                    Ok(hits)
-                }
+                let (scan, knn) = (&scan, &knn);
+                async move { scan.run(&pool, knn).await.op("search embeddings", TABLE) }
             })
-            .await
+            .await?;
+        // Relaxed iterative scans may return rows slightly out of order.
+        hits.sort_by(|a, b| {
+            a.distance
+                .total_cmp(&b.distance)
+                .then_with(|| a.row.id.cmp(&b.row.id))
+        });
+        Ok(hits)
     }
 
     /// Delete every row of a dataset; how many.
@@ -265,6 +251,56 @@ impl TextEmbeddingRepo {
                 .op("count embeddings", TABLE)
             })
             .await
+    }
+}
+
+/// One k-NN query on the table, for [`KnnScan::run`].
+struct Knn {
+    vector: Vector,
+    k: u32,
+    dataset_id: Option<i32>,
+}
+
+impl KnnQuery for Knn {
+    type Row = TextEmbeddingHit;
+
+    fn fetch<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+    ) -> Pin<
+        Box<
+            dyn Future<Output = std::result::Result<Vec<TextEmbeddingHit>, sqlx::Error>>
+                + Send
+                + 'c,
+        >,
+    > {
+        Box::pin(async move {
+            match self.dataset_id {
+                None => {
+                    sqlx::query_as::<_, TextEmbeddingHit>(
+                        "SELECT id, dataset_id, record_id, text_content, created_at, \
+                         embedding <=> $1 AS distance FROM data_platform.text_embeddings \
+                         ORDER BY embedding <=> $1 LIMIT $2",
+                    )
+                    .bind(&self.vector)
+                    .bind(i64::from(self.k))
+                    .fetch_all(conn)
+                    .await
+                }
+                Some(dataset) => {
+                    sqlx::query_as::<_, TextEmbeddingHit>(
+                        "SELECT id, dataset_id, record_id, text_content, created_at, \
+                         embedding <=> $1 AS distance FROM data_platform.text_embeddings \
+                         WHERE dataset_id = $3 ORDER BY embedding <=> $1 LIMIT $2",
+                    )
+                    .bind(&self.vector)
+                    .bind(i64::from(self.k))
+                    .bind(dataset)
+                    .fetch_all(conn)
+                    .await
+                }
+            }
+        })
     }
 }
 

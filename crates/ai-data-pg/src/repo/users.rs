@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use crate::error::SqlxResultExt;
-use crate::password::{hash_password, verify_password};
+use crate::password::{hash_password, needs_rehash, verify_password};
 use crate::{PgDatabase, ReadFrom};
 
 const TABLE: &str = "auth.users";
@@ -167,6 +167,23 @@ impl UserRepo {
 
     /// The user whose username and password match, if active; records `last_login`.
     ///
+    /// Every failure is the same `Ok(None)`: unknown name, inactive user,
+    /// wrong password, malformed stored hash. For an unknown name a hash is
+    /// computed anyway, so the time taken does not reveal whether the user
+    /// exists.
+    ///
+    /// Stored hashes may be Argon2id (what [`UserRepo::create`] writes) or
+    /// bcrypt (`$2b$...`, what the seed's init script writes, e.g. for its
+    /// `admin`; see [`verify_password`]). On the first successful login a
+    /// hash other than Argon2id with the current parameters
+    /// ([`needs_rehash`]) is replaced by a fresh Argon2id hash of the same
+    /// password, in the same statement that records `last_login` (and only
+    /// if the stored hash is still the one verified); a wrong password
+    /// changes nothing. Until then,
+    /// a bcrypt account answers in bcrypt's time (cost 12: a few hundred
+    /// ms), not Argon2id's, so timing can tell a not yet migrated account
+    /// from an unknown name.
+    ///
     /// Observed as `users.verify` (its latency includes the hashing).
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>> {
         self.db
@@ -187,13 +204,33 @@ impl UserRepo {
             let _ = hash_password(password.to_owned()).await;
             return Ok(None);
         };
-        if !verify_password(password.to_owned(), hash).await? {
+        if !verify_password(password.to_owned(), hash.clone()).await? {
             return Ok(None);
         }
-        let sql =
-            format!("UPDATE auth.users SET last_login = now() WHERE id = $1 RETURNING {COLUMNS}");
+        // A legacy hash (the seed's bcrypt) is replaced on this first good
+        // login. A failed rehash only keeps the old hash: the login stands.
+        let rehashed = if needs_rehash(&hash) {
+            match hash_password(password.to_owned()).await {
+                Ok(new_hash) => Some(new_hash),
+                Err(e) => {
+                    tracing::warn!(user_id = id, error = %e, "keeping the legacy password hash: rehashing failed");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        // The new hash only replaces the one just verified: a password set
+        // concurrently in between is kept.
+        let sql = format!(
+            "UPDATE auth.users SET last_login = now(), \
+             password_hash = CASE WHEN $2::text IS NOT NULL AND password_hash = $3 THEN $2 ELSE password_hash END \
+             WHERE id = $1 RETURNING {COLUMNS}"
+        );
         sqlx::query_as::<_, User>(&sql)
             .bind(id)
+            .bind(rehashed)
+            .bind(&hash)
             .fetch_optional(self.db.primary())
             .await
             .op("verify user", TABLE)
