@@ -15,7 +15,6 @@ use ai_data::vector::conformance::clustered;
 use ai_data::vector::{CollectionSpec, IndexSpec, Metric, PgVectorStore, Record, VectorStore};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pgvector::Vector;
-use sqlx::types::Json;
 
 const N: usize = 10_000;
 const DIM: usize = 768;
@@ -29,12 +28,13 @@ async fn fresh(store: &PgVectorStore, name: &str) {
 async fn row_at_a_time(pool: &sqlx::PgPool, records: &[Record]) {
     for r in records {
         sqlx::query(
-            "INSERT INTO \"bench\".\"ingest_rows\" (id, embedding, payload) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, payload = EXCLUDED.payload",
+            "INSERT INTO \"bench\".\"ingest_rows\" (id, embedding, payload, payload_text) \
+             VALUES ($1, $2, $3::jsonb, $3) ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, \
+             payload = EXCLUDED.payload, payload_text = EXCLUDED.payload_text",
         )
         .bind(r.id.as_uuid())
         .bind(Vector::from(r.vector.clone()))
-        .bind(Json(&r.payload))
+        .bind(serde_json::to_string(&r.payload).expect("payload"))
         .execute(pool)
         .await
         .expect("insert");

@@ -18,7 +18,6 @@ use ai_data::vector::{
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use pgvector::Vector;
-use sqlx::types::Json;
 
 const N: usize = 10_000;
 const DIM: usize = 768;
@@ -62,19 +61,25 @@ fn bench(c: &mut Criterion) {
 
     // The hand-written baseline: the SQL the store issues, decoded into the same columns.
     let sql =
-        "SELECT id, (embedding <=> $1)::float8 AS distance, payload FROM \"bench\".\"search_768\" \
+        "SELECT id, (embedding <=> $1)::float8 AS distance, COALESCE(payload_text, payload::text) \
+         FROM \"bench\".\"search_768\" \
                ORDER BY embedding <=> $1 LIMIT $2";
     let raw = |q: &Vec<f32>| {
         let pool = db.primary().clone();
         let v = Vector::from(q.clone());
         async move {
-            let rows: Vec<(uuid::Uuid, f64, Json<serde_json::Value>)> = sqlx::query_as(sql)
+            let rows: Vec<(uuid::Uuid, f64, String)> = sqlx::query_as(sql)
                 .bind(v)
                 .bind(K as i64)
                 .fetch_all(&pool)
                 .await
                 .expect("raw query");
-            rows
+            rows.into_iter()
+                .map(|(id, distance, text)| {
+                    let payload: serde_json::Value = serde_json::from_str(&text).expect("payload");
+                    (id, distance, payload)
+                })
+                .collect::<Vec<_>>()
         }
     };
     let ours = |q: &Vec<f32>| {

@@ -10,6 +10,15 @@ use crate::RecordId;
 /// A record's payload: any JSON object. Keys are free-form; only the fields a
 /// collection declares in [`CollectionSpec::fields`] can be filtered on, and
 /// their values must have the declared [`FieldKind`].
+///
+/// Every backend returns a payload **unchanged**: it serialises to the same
+/// JSON text as the one written. Each float comes back bit for bit, with
+/// its sign (`-0.0`) and as a float (`1e18` is not turned into the integer
+/// `1000000000000000000`), integers up to `u64::MAX` / down to `i64::MIN`
+/// exactly (`serde_json`'s `float_roundtrip` parser, and on pgvector the
+/// exact text kept beside the `jsonb`). No key or string may contain
+/// U+0000 (PostgreSQL cannot store it): such a record is refused as
+/// `InvalidInput` on every backend ([`crate::validate::no_nul`]).
 pub type Payload = serde_json::Map<String, serde_json::Value>;
 
 /// One stored vector with its id and payload.

@@ -21,6 +21,9 @@ use crate::{
 /// - **Distances** are the same numbers on every backend (see [`crate::Metric`]).
 /// - **Filters** mean the same on every backend (see [`crate::filter`]); a
 ///   backend never evaluates a different condition than asked.
+/// - **Payloads** come back from `get` and `search` unchanged, to the bit
+///   (see [`crate::Payload`]); a stored value that does not decode is an
+///   error naming the record, never a hit without its payload.
 /// - Operations on a collection that does not exist fail with
 ///   `ErrorKind::NotFound`, the collection as the error's target.
 ///
@@ -77,7 +80,8 @@ pub trait VectorStore: Send + Sync + Debug {
     ///
     /// - An empty batch is a no-op.
     /// - A record that fails validation (wrong dimension, NaN or infinite
-    ///   component, declared field of the wrong type) is listed in
+    ///   component, declared field of the wrong type, a U+0000 in its
+    ///   payload) is listed in
     ///   [`UpsertReport::failures`]; **the other records are still written**.
     /// - Several records with one id in a batch: the last one wins.
     /// - Batches over `max_batch_size` are written in chunks

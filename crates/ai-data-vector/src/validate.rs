@@ -282,6 +282,13 @@ fn node_ok(spec: &CollectionSpec, node: &Filter) -> Result<()> {
         )));
     }
     for value in values {
+        if let Value::Text(text) = value {
+            if text.contains('\0') {
+                return Err(Error::invalid_input(format!(
+                    "filter on field `{name}`: the text value contains U+0000 (NUL), which no stored value can"
+                )));
+            }
+        }
         if let Value::Float(x) = value {
             if !x.is_finite() {
                 return Err(Error::invalid_input(format!(
@@ -307,10 +314,12 @@ fn node_ok(spec: &CollectionSpec, node: &Filter) -> Result<()> {
     Ok(())
 }
 
-/// The declared fields of a payload have their declared types (or are
-/// missing / `null`). Undeclared keys are free.
+/// A payload a backend can store: no U+0000 in any key or string (see
+/// [`no_nul`]), and the declared fields of the declared types (or missing /
+/// `null`). Undeclared keys are free.
 pub fn payload(spec: &CollectionSpec, payload: &Payload) -> Result<()> {
     use serde_json::Value as Json;
+    no_nul(payload)?;
     for field in &spec.fields {
         let Some(value) = payload.get(&field.name).filter(|v| !v.is_null()) else {
             continue;
@@ -350,6 +359,58 @@ pub fn payload(spec: &CollectionSpec, payload: &Payload) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// No key or string anywhere in the payload (nested objects and lists
+/// included) contains U+0000 (NUL). PostgreSQL's `text` and `jsonb` cannot
+/// hold it, so no backend stores it: a record with one is refused, as
+/// `InvalidInput` naming where it is, on every backend alike.
+///
+/// ```
+/// use ai_data_vector::validate;
+/// use serde_json::json;
+///
+/// let ok = json!({"a": ["\\u0000 spelled out is fine"]});
+/// assert!(validate::no_nul(ok.as_object().unwrap_or(&Default::default())).is_ok());
+/// let bad = json!({"a": [1, {"b": "x\u{0}y"}]});
+/// let err = validate::no_nul(bad.as_object().unwrap_or(&Default::default())).err();
+/// assert!(err.is_some_and(|e| e.message().contains("$.a[1].b")));
+/// ```
+pub fn no_nul(payload: &Payload) -> Result<()> {
+    fn walk(path: &mut String, value: &serde_json::Value) -> Option<String> {
+        use serde_json::Value as Json;
+        match value {
+            Json::String(s) if s.contains('\0') => Some(format!("the string at {path}")),
+            Json::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(path, item);
+                path.truncate(len);
+                found
+            }),
+            Json::Object(map) => object(path, map),
+            _ => None,
+        }
+    }
+    fn object(path: &mut String, map: &Payload) -> Option<String> {
+        map.iter().find_map(|(key, value)| {
+            if key.contains('\0') {
+                return Some(format!("the key {key:?} in {path}"));
+            }
+            let len = path.len();
+            path.push('.');
+            path.push_str(key);
+            let found = walk(path, value);
+            path.truncate(len);
+            found
+        })
+    }
+    match object(&mut "$".to_owned(), payload) {
+        None => Ok(()),
+        Some(place) => Err(Error::invalid_input(format!(
+            "payload: {place} contains U+0000 (NUL), which no backend can store"
+        ))),
+    }
 }
 
 /// A record for `spec`: its vector and its payload.

@@ -47,6 +47,16 @@ scenario!(count_with_and_without_filter);
 scenario!(payload_round_trip);
 scenario!(batch_sizes);
 scenario!(get_semantics);
+scenario!(selective_filter_returns_k);
+scenario!(ties_break_by_id);
+scenario!(timestamps_compare_at_microseconds);
+scenario!(payload_numbers_round_trip_exactly);
+scenario!(nul_in_payload_is_rejected_per_record);
+
+#[tokio::test]
+async fn typed_collection_round_trip() {
+    conformance::typed_collection_round_trip(std::sync::Arc::new(MemoryStore::new()), "mem").await;
+}
 
 #[tokio::test]
 async fn search_matches_reference_exact() {

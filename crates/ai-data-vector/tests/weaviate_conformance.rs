@@ -107,6 +107,30 @@ async fn grpc_on_1_28_reads_typed_properties() {
     assert_clean(&fake);
 }
 
+/// Issue 17: payloads come back exactly over GraphQL and gRPC (the number
+/// and U+0000 scenarios are in `run_all`; the typed one needs an `Arc`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_come_back_exactly_over_graphql_and_grpc() {
+    for (version, grpc, prefix) in [
+        (ServerVersion::new(1, 22, 13), GrpcMode::Off, "wv_xq"),
+        (ServerVersion::new(1, 22, 13), GrpcMode::Auto, "wv_xg"),
+        (ServerVersion::new(1, 28, 3), GrpcMode::Auto, "wv_xg128"),
+    ] {
+        let fake = start(FakeWeaviate::new().with_version(version)).await;
+        let store = connect(&fake, grpc).await;
+        conformance::payload_numbers_round_trip_exactly(&store, prefix).await;
+        conformance::nul_in_payload_is_rejected_per_record(&store, prefix).await;
+        let store = std::sync::Arc::new(store);
+        conformance::typed_collection_round_trip(store.clone(), prefix).await;
+        let counts = store.search_counts();
+        match grpc {
+            GrpcMode::Off => assert_eq!(counts.grpc, 0, "{counts:?}"),
+            _ => assert!(counts.grpc > 0, "{counts:?}"),
+        }
+        assert_clean(&fake);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_grpc_falls_back_to_graphql() {
     let fake = start(FakeWeaviate::new().without_grpc()).await;

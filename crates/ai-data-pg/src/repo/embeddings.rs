@@ -200,12 +200,13 @@ impl TextEmbeddingRepo {
         if k == 0 || k > 1000 {
             return Err(Error::invalid_input("k must be between 1 and 1000"));
         }
+        let scan = KnnScan::hnsw(k as usize, None, dataset_id.is_some());
         let knn = Knn {
             vector: Vector::from(query.to_vec()),
             k,
+            candidates: i64::try_from(scan.candidates()).unwrap_or(i64::MAX),
             dataset_id,
         };
-        let scan = KnnScan::hnsw(k as usize, None, dataset_id.is_some());
         let mut hits = self
             .db
             .read(self.reads, |pool| {
@@ -258,6 +259,9 @@ impl TextEmbeddingRepo {
 struct Knn {
     vector: Vector,
     k: u32,
+    /// Rows taken from the index scan before the best `k` (see
+    /// [`KnnScan::candidates`]).
+    candidates: i64,
     dataset_id: Option<i32>,
 }
 
@@ -288,14 +292,18 @@ impl KnnQuery for Knn {
                     .await
                 }
                 Some(dataset) => {
+                    // The candidates of the relaxed-order scan, then the best k.
                     sqlx::query_as::<_, TextEmbeddingHit>(
-                        "SELECT id, dataset_id, record_id, text_content, created_at, \
-                         embedding <=> $1 AS distance FROM data_platform.text_embeddings \
-                         WHERE dataset_id = $3 ORDER BY embedding <=> $1 LIMIT $2",
+                        "WITH c AS MATERIALIZED (\
+                           SELECT id, dataset_id, record_id, text_content, created_at, \
+                           embedding <=> $1 AS distance FROM data_platform.text_embeddings \
+                           WHERE dataset_id = $3 ORDER BY embedding <=> $1 LIMIT $4) \
+                         SELECT * FROM c ORDER BY distance + 0, id LIMIT $2",
                     )
                     .bind(&self.vector)
                     .bind(i64::from(self.k))
                     .bind(dataset)
+                    .bind(self.candidates)
                     .fetch_all(conn)
                     .await
                 }

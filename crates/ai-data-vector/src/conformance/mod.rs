@@ -19,6 +19,12 @@
 //! }
 //!
 //! #[tokio::test]
+//! async fn typed_payloads() {
+//!     let store = std::sync::Arc::new(open_backend().await);
+//!     conformance::typed_collection_round_trip(store, "pg_typed").await;
+//! }
+//!
+//! #[tokio::test]
 //! async fn hnsw_recall() {
 //!     let store = open_backend().await;
 //!     conformance::search_matches_reference(&store, "pg_hnsw", IndexSpec::default()).await;
@@ -35,7 +41,11 @@ mod check;
 mod data;
 mod errors;
 mod filters;
+mod payloads;
 mod search;
+mod selective;
+mod ties;
+mod timestamps;
 mod writes;
 
 use crate::VectorStore;
@@ -44,7 +54,14 @@ pub use check::{DISTANCE_TOLERANCE, MIN_RECALL};
 pub use data::{clustered, queries_near};
 pub use errors::{ensure_collection_rules, invalid_input_errors, missing_collection_is_not_found};
 pub use filters::filter_operators;
+pub use payloads::{
+    nul_in_payload_is_rejected_per_record, payload_numbers_round_trip_exactly,
+    typed_collection_round_trip,
+};
 pub use search::{filtered_search_returns_k, search_matches_reference};
+pub use selective::selective_filter_returns_k;
+pub use ties::ties_break_by_id;
+pub use timestamps::timestamps_compare_at_microseconds;
 pub use writes::{
     batch_sizes, count_with_and_without_filter, delete_by_ids_and_filter, get_semantics,
     payload_round_trip, upsert_overwrite,
@@ -62,7 +79,9 @@ pub fn collection_name(name_prefix: &str, scenario: &str) -> String {
 
 /// Run every scenario, in order. Index-dependent scenarios use an exact index
 /// when the backend offers one, and HNSW recall is checked too when it
-/// offers HNSW.
+/// offers HNSW. [`typed_collection_round_trip`] needs the store as an
+/// `Arc<dyn VectorStore>` (what a [`Collection`](crate::Collection) holds),
+/// so a backend's tests call it beside this.
 pub async fn run_all(store: &dyn VectorStore, name_prefix: &str) {
     let caps = store.capabilities().clone();
     ensure_collection_rules(store, name_prefix).await;
@@ -78,11 +97,16 @@ pub async fn run_all(store: &dyn VectorStore, name_prefix: &str) {
         }
     }
     filtered_search_returns_k(store, name_prefix).await;
+    selective_filter_returns_k(store, name_prefix).await;
+    ties_break_by_id(store, name_prefix).await;
     filter_operators(store, name_prefix).await;
+    timestamps_compare_at_microseconds(store, name_prefix).await;
     upsert_overwrite(store, name_prefix).await;
     delete_by_ids_and_filter(store, name_prefix).await;
     count_with_and_without_filter(store, name_prefix).await;
     payload_round_trip(store, name_prefix).await;
+    payload_numbers_round_trip_exactly(store, name_prefix).await;
+    nul_in_payload_is_rejected_per_record(store, name_prefix).await;
     batch_sizes(store, name_prefix).await;
     get_semantics(store, name_prefix).await;
 }

@@ -87,7 +87,12 @@ fn compare(json: Option<&Json>, value: &Value) -> Option<Ordering> {
         },
         (Json::Number(n), Value::Float(f)) => n.as_f64()?.partial_cmp(f),
         (Json::Bool(b), Value::Bool(c)) => Some(b.cmp(c)),
-        (Json::String(s), Value::Timestamp(t)) => Some(parse_timestamp(s)?.cmp(t)),
+        // Whole microseconds on both sides (see the module docs).
+        (Json::String(s), Value::Timestamp(t)) => Some(
+            parse_timestamp(s)?
+                .timestamp_micros()
+                .cmp(&t.timestamp_micros()),
+        ),
         _ => None,
     }
 }

@@ -15,6 +15,12 @@
 //! - `ContainsAny(f, values)`: the list field `f` holds at least one of `values`.
 //! - An `Int` value compares with a `Float` field numerically; text is compared
 //!   byte for byte, and only `Int`, `Float` and `Timestamp` fields are ordered.
+//! - **Timestamps compare at whole microseconds** (PostgreSQL's precision):
+//!   the digits below a microsecond are dropped, toward the past, from the
+//!   stored value and from the filter value alike ([`truncate_to_micros`]).
+//!   So `Filter::eq("at", Utc::now())` matches a record written with the
+//!   same `Utc::now()` (nanoseconds and all) on every backend, and
+//!   `.123456999` equals `.123456`. Payloads keep the text as written.
 //!
 //! Validation ([`crate::validate::filter`]) rejects filters on undeclared
 //! fields, with values of the wrong type, with empty `And`/`Or`/value lists,
@@ -28,6 +34,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use eval::matches;
+
+/// A timestamp at the precision filters compare: whole microseconds, the
+/// digits below dropped toward the past (so `-0.0000005 s` becomes
+/// `-0.000001 s`, on either side of 1970).
+///
+/// ```
+/// use ai_data_vector::filter::truncate_to_micros;
+/// use chrono::DateTime;
+///
+/// let t = DateTime::from_timestamp(1_714_564_800, 123_456_999).unwrap_or_default();
+/// assert_eq!(truncate_to_micros(t).timestamp_subsec_nanos(), 123_456_000);
+/// let before_1970 = DateTime::from_timestamp(-1, 999_999_500).unwrap_or_default();
+/// assert_eq!(truncate_to_micros(before_1970).timestamp_subsec_nanos(), 999_999_000);
+/// ```
+pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
 
 /// A typed value a filter compares with.
 ///
@@ -49,7 +72,8 @@ pub enum Value {
     Float(f64),
     /// Boolean.
     Bool(bool),
-    /// Instant in UTC.
+    /// Instant in UTC; compared at whole microseconds (see the
+    /// [module docs](self)).
     Timestamp(DateTime<Utc>),
 }
 

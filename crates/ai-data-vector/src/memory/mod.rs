@@ -274,7 +274,10 @@ impl VectorStore for MemoryStore {
                 })
             })
             .collect();
+        // The candidates include the near ties of the k-th: exact distance,
+        // then id, decides, then the cut.
         hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+        hits.truncate(query.k);
         Ok(hits)
     }
 }

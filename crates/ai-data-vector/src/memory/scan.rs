@@ -1,23 +1,32 @@
 //! The exact scan: score every (or every filtered) row with an `f32` kernel,
 //! keep the best `k` in a bounded max-heap, and split large scans across
 //! threads (`std::thread::scope`), merging the per-thread heaps.
+//!
+//! Ties: candidates with equal scores rank by id, never by row (storage
+//! order depends on the order of writes and deletes). And since the final
+//! distances are recomputed in `f64`, the scan also keeps every candidate
+//! whose `f32` score is within rounding slack of the `k`-th one: the caller
+//! re-ranks them by exact distance, then id, and cuts at `k`, so records
+//! whose exact distances tie at the cut are kept by id as well.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::table::Table;
 use crate::distance::{dot, l2_squared, norm};
-use crate::Metric;
+use crate::{Metric, RecordId};
 
 /// Scans of fewer `f32`s than this (4 MiB) stay on the calling thread:
 /// spawning costs more than it saves below it.
 pub(super) const PARALLEL_MIN_FLOATS: usize = 1 << 20;
 
 /// A row and its ranking score (smaller is closer): the distance itself for
-/// `Cosine` and `Dot`, the *squared* distance for `L2`.
+/// `Cosine` and `Dot`, the *squared* distance for `L2`. Ordered by score,
+/// then id.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Candidate {
     pub(super) score: f32,
+    pub(super) id: RecordId,
     pub(super) row: usize,
 }
 
@@ -36,18 +45,31 @@ impl Ord for Candidate {
     fn cmp(&self, other: &Self) -> Ordering {
         self.score
             .total_cmp(&other.score)
-            .then(self.row.cmp(&other.row))
+            .then(self.id.cmp(&other.id))
     }
 }
 
-/// The `k` smallest candidates seen, all with `score <= limit`.
+/// How far above the `k`-th score a candidate may still tie with it once
+/// distances are exact: the same relative slack as [`score_limit`].
+fn slack(score: f32) -> f32 {
+    1e-4 * score.abs().max(1.0)
+}
+
+/// The `k` smallest candidates seen, all with `score <= limit`, plus those
+/// within [`slack`] of the `k`-th (`near`).
 #[derive(Debug)]
 struct TopK {
     k: usize,
     limit: f32,
-    /// `limit`, or the worst kept score once `k` are kept.
+    /// `limit`, or (once `k` are kept) the worst kept score plus its slack,
+    /// capped at `limit`: scores above it are dropped at once.
     bound: f32,
     heap: BinaryHeap<Candidate>,
+    /// Candidates outside the heap with `score <= bound` (when pushed).
+    near: Vec<Candidate>,
+    /// `near` is pruned to the bound when it grows past this (doubled after
+    /// each pruning, so many exact ties cost linear time).
+    prune_at: usize,
 }
 
 impl TopK {
@@ -57,29 +79,49 @@ impl TopK {
             limit,
             bound: limit,
             heap: BinaryHeap::with_capacity(k + 1),
+            near: Vec::new(),
+            prune_at: 2 * k + 16,
         }
     }
 
     #[inline]
-    fn push(&mut self, score: f32, row: usize) {
+    fn push(&mut self, score: f32, row: usize, ids: &[RecordId]) {
         if score > self.bound {
             return;
         }
-        let candidate = Candidate { score, row };
+        let candidate = Candidate {
+            score,
+            id: ids[row],
+            row,
+        };
         if self.heap.len() < self.k {
             self.heap.push(candidate);
         } else if let Some(mut worst) = self.heap.peek_mut() {
             if candidate < *worst {
-                *worst = candidate;
+                let out = std::mem::replace(&mut *worst, candidate);
+                drop(worst);
+                self.near.push(out);
             } else {
-                return;
+                self.near.push(candidate);
             }
         }
         if self.heap.len() == self.k {
             if let Some(worst) = self.heap.peek() {
-                self.bound = worst.score.min(self.limit);
+                self.bound = (worst.score + slack(worst.score)).min(self.limit);
+            }
+            // Keep `near` small as the bound falls.
+            if self.near.len() > self.prune_at {
+                let bound = self.bound;
+                self.near.retain(|c| c.score <= bound);
+                self.prune_at = self.prune_at.max(2 * self.near.len());
             }
         }
+    }
+
+    fn into_vec(self) -> Vec<Candidate> {
+        let mut all = self.heap.into_vec();
+        all.extend(self.near);
+        all
     }
 }
 
@@ -104,7 +146,9 @@ pub(super) enum Rows<'a> {
     Only(&'a [usize]),
 }
 
-/// The best `k` rows for `query` by ranking score, sorted ascending.
+/// The best `k` rows for `query` by ranking score (ties by id), sorted
+/// ascending, followed by any further rows whose score is within rounding
+/// slack of the `k`-th: the caller re-ranks by exact distance and cuts.
 pub(super) fn top_k(
     table: &Table,
     metric: Metric,
@@ -139,25 +183,34 @@ pub(super) fn top_k(
     // Recount so that no part starts past the end (e.g. 5 rows, 4 threads:
     // parts of 2, 2 and 1).
     let parts = n.div_ceil(step).max(1);
-    let mut all: Vec<Candidate> = if parts == 1 {
-        run(0, n).heap.into_vec()
+    let all: Vec<Candidate> = if parts == 1 {
+        run(0, n).into_vec()
     } else {
         std::thread::scope(|s| {
             let others: Vec<_> = (1..parts)
                 .map(|p| s.spawn(move || run(p * step, ((p + 1) * step).min(n))))
                 .collect();
-            let mut all = run(0, step.min(n)).heap.into_vec();
+            let mut all = run(0, step.min(n)).into_vec();
             for handle in others {
                 match handle.join() {
-                    Ok(top) => all.extend(top.heap.into_vec()),
+                    Ok(top) => all.extend(top.into_vec()),
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
             all
         })
     };
+    cut(all, k)
+}
+
+/// Sorted, the best `k` and those within slack of the `k`-th.
+fn cut(mut all: Vec<Candidate>, k: usize) -> Vec<Candidate> {
     all.sort_unstable();
-    all.truncate(k);
+    if let Some(kth) = k.checked_sub(1).and_then(|i| all.get(i)) {
+        let bound = kth.score + slack(kth.score);
+        let keep = k + all[k..].iter().take_while(|c| c.score <= bound).count();
+        all.truncate(keep);
+    }
     all
 }
 
@@ -177,12 +230,12 @@ fn scan(
             let vectors = &table.vectors[lo * dim..hi * dim];
             for (i, x) in vectors.chunks_exact(dim).enumerate() {
                 let row = lo + i;
-                top.push(score(x, row), row);
+                top.push(score(x, row), row, &table.ids);
             }
         }
         Rows::Only(only) => {
             for &row in &only[lo..hi] {
-                top.push(score(table.vector(row), row), row);
+                top.push(score(table.vector(row), row), row, &table.ids);
             }
         }
     }
@@ -208,29 +261,88 @@ mod tests {
         t
     }
 
+    /// The exact top `k` rows: by `f64` distance, then id.
     fn brute(t: &Table, metric: Metric, q: &[f32], k: usize) -> Vec<usize> {
-        let mut all: Vec<(f64, usize)> = (0..t.len())
-            .map(|r| (crate::distance::distance_f64(metric, q, t.vector(r)), r))
+        let mut all: Vec<(f64, RecordId, usize)> = (0..t.len())
+            .map(|r| {
+                let d = crate::distance::distance_f64(metric, q, t.vector(r));
+                (d, t.ids[r], r)
+            })
             .collect();
         all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        all.into_iter().take(k).map(|(_, r)| r).collect()
+        all.into_iter().take(k).map(|(_, _, r)| r).collect()
+    }
+
+    /// `top_k`'s candidates re-ranked the way `MemoryStore::search` does.
+    fn ranked(t: &Table, metric: Metric, q: &[f32], k: usize, got: Vec<Candidate>) -> Vec<usize> {
+        let mut all: Vec<(f32, RecordId, usize)> = got
+            .iter()
+            .map(|c| {
+                let d = crate::distance::distance(metric, q, t.vector(c.row));
+                (d, c.id, c.row)
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all.into_iter().take(k).map(|(_, _, r)| r).collect()
     }
 
     #[test]
-    fn heap_keeps_k_smallest_with_row_tiebreak() {
+    fn heap_keeps_k_smallest_with_id_tiebreak_and_near_ties() {
+        let ids: Vec<RecordId> = (0..6).map(|i| RecordId::from_key(&format!("r{i}"))).collect();
         let mut top = TopK::new(3, f32::INFINITY);
         for (score, row) in [(5.0, 0), (1.0, 1), (3.0, 2), (1.0, 3), (0.5, 4), (3.0, 5)] {
-            top.push(score, row);
+            top.push(score, row, &ids);
         }
-        let mut kept = top.heap.into_sorted_vec();
-        kept.truncate(3);
-        let kept: Vec<(f32, usize)> = kept.iter().map(|c| (c.score, c.row)).collect();
-        assert_eq!(kept, vec![(0.5, 4), (1.0, 1), (1.0, 3)]);
+        let all = cut(top.into_vec(), 3);
+        let kept: Vec<(f32, RecordId)> = all.iter().map(|c| (c.score, c.id)).collect();
+        let (low, high) = if ids[1] < ids[3] { (1, 3) } else { (3, 1) };
+        assert_eq!(
+            kept,
+            vec![(0.5, ids[4]), (1.0, ids[low]), (1.0, ids[high])],
+            "equal scores rank by id; 3.0 is beyond the slack of the third (1.0)"
+        );
+        let mut band = TopK::new(2, f32::INFINITY);
+        for (score, row) in [(1.0, 0), (2.0, 1), (2.00001, 2), (2.5, 3), (0.5, 4)] {
+            band.push(score, row, &ids);
+        }
+        let mut rows: Vec<usize> = cut(band.into_vec(), 2).iter().map(|c| c.row).collect();
+        rows.sort_unstable();
+        assert_eq!(rows, vec![0, 4], "after 0.5 and 1.0, nothing is near");
+        let mut near = TopK::new(2, f32::INFINITY);
+        for (score, row) in [(1.0, 0), (2.0, 1), (2.00001, 2), (2.5, 3)] {
+            near.push(score, row, &ids);
+        }
+        let mut rows: Vec<usize> = cut(near.into_vec(), 2).iter().map(|c| c.row).collect();
+        rows.sort_unstable();
+        assert_eq!(rows, vec![0, 1, 2], "2.00001 is within rounding slack of 2.0");
         let mut limited = TopK::new(10, 2.0);
         for (score, row) in [(5.0, 0), (1.0, 1), (2.0, 2), (2.5, 3)] {
-            limited.push(score, row);
+            limited.push(score, row, &ids);
         }
         assert_eq!(limited.heap.len(), 2, "scores over the limit are dropped");
+    }
+
+    #[test]
+    fn many_exact_ties_keep_the_smallest_ids() {
+        // 3,000 identical vectors: every score ties; k = 5 keeps the 5
+        // smallest ids whatever the row order.
+        let mut t = Table::new(&CollectionSpec::new("t", 2, Metric::L2));
+        for i in (0..3000).rev() {
+            t.upsert(&Record::new(
+                RecordId::from_key(&i.to_string()),
+                vec![1.0, 1.0],
+                Default::default(),
+            ));
+        }
+        let q = [0.0, 0.0];
+        for threads in [1, 3] {
+            let got = top_k(&t, Metric::L2, &q, 5, f32::INFINITY, Rows::All, threads);
+            assert_eq!(
+                ranked(&t, Metric::L2, &q, 5, got),
+                brute(&t, Metric::L2, &q, 5),
+                "threads={threads}"
+            );
+        }
     }
 
     #[test]
@@ -241,17 +353,18 @@ mod tests {
         for metric in Metric::ALL {
             let want = brute(&t, metric, &q, 10);
             for threads in [1, 3] {
-                let got: Vec<usize> = top_k(&t, metric, &q, 10, f32::INFINITY, Rows::All, threads)
-                    .iter()
-                    .map(|c| c.row)
-                    .collect();
-                assert_eq!(got, want, "{metric} threads={threads}");
+                let got = top_k(&t, metric, &q, 10, f32::INFINITY, Rows::All, threads);
+                assert_eq!(
+                    ranked(&t, metric, &q, 10, got),
+                    want,
+                    "{metric} threads={threads}"
+                );
             }
         }
         let subset: Vec<usize> = (0..600).step_by(7).collect();
         let got = top_k(&t, Metric::L2, &q, 5, f32::INFINITY, Rows::Only(&subset), 3);
         assert!(got.iter().all(|c| c.row % 7 == 0));
-        assert_eq!(got.len(), 5);
+        assert!(got.len() >= 5);
     }
 
     #[test]
@@ -262,11 +375,12 @@ mod tests {
         let q = vec![0.5_f32; 300_000];
         let want = brute(&t, Metric::L2, &q, 3);
         for threads in [2, 3, 4, 8] {
-            let got: Vec<usize> = top_k(&t, Metric::L2, &q, 3, f32::INFINITY, Rows::All, threads)
-                .iter()
-                .map(|c| c.row)
-                .collect();
-            assert_eq!(got, want, "threads={threads}");
+            let got = top_k(&t, Metric::L2, &q, 3, f32::INFINITY, Rows::All, threads);
+            assert_eq!(
+                ranked(&t, Metric::L2, &q, 3, got),
+                want,
+                "threads={threads}"
+            );
         }
     }
 

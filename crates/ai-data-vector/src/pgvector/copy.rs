@@ -1,5 +1,9 @@
 //! `COPY ... FROM STDIN (FORMAT BINARY)` rows for a collection table
-//! (`id uuid, embedding vector, payload jsonb`).
+//! (`id uuid, embedding vector, payload jsonb, payload_text text`).
+//!
+//! The payload is serialised once and sent twice: as `jsonb` (a version
+//! byte, then the text) and as `text` (the bytes), the exact text that
+//! `get` and `search` return.
 //!
 //! The format is PostgreSQL's binary COPY: a signature and two zero words,
 //! then per row a field count and length-prefixed fields in each type's
@@ -14,13 +18,13 @@ const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 pub(crate) fn encode(records: &[&Record]) -> Result<Vec<u8>> {
     let per_row = records
         .first()
-        .map_or(0, |r| 2 + 4 + 16 + 4 + 4 + 4 * r.vector.len() + 4 + 64);
+        .map_or(0, |r| 2 + 4 + 16 + 4 + 4 + 4 * r.vector.len() + 4 + 4 + 128);
     let mut out = Vec::with_capacity(SIGNATURE.len() + 8 + per_row * records.len() + 2);
     out.extend_from_slice(SIGNATURE);
     out.extend_from_slice(&0_i32.to_be_bytes()); // flags
     out.extend_from_slice(&0_i32.to_be_bytes()); // header extension length
     for record in records {
-        out.extend_from_slice(&3_i16.to_be_bytes());
+        out.extend_from_slice(&4_i16.to_be_bytes());
         // uuid
         out.extend_from_slice(&16_i32.to_be_bytes());
         out.extend_from_slice(record.id.as_uuid().as_bytes());
@@ -42,6 +46,9 @@ pub(crate) fn encode(records: &[&Record]) -> Result<Vec<u8>> {
         out.extend_from_slice(&len.to_be_bytes());
         out.push(1);
         out.extend_from_slice(&json);
+        // text: the same bytes
+        out.extend_from_slice(&(len - 1).to_be_bytes());
+        out.extend_from_slice(&json);
     }
     out.extend_from_slice(&(-1_i16).to_be_bytes());
     Ok(out)
@@ -62,7 +69,7 @@ mod tests {
         let bytes = encode(&[&record]).expect("encodes");
         assert_eq!(&bytes[..11], SIGNATURE);
         let row = &bytes[19..];
-        assert_eq!(&row[..2], &3_i16.to_be_bytes());
+        assert_eq!(&row[..2], &4_i16.to_be_bytes());
         assert_eq!(&row[2..6], &16_i32.to_be_bytes());
         assert_eq!(&row[6..22], record.id.as_uuid().as_bytes());
         assert_eq!(&row[22..26], &12_i32.to_be_bytes());
@@ -72,6 +79,8 @@ mod tests {
         assert_eq!(&row[38..42], &8_i32.to_be_bytes());
         assert_eq!(row[42], 1);
         assert_eq!(&row[43..50], b"{\"a\":1}");
-        assert_eq!(&row[50..], &(-1_i16).to_be_bytes());
+        assert_eq!(&row[50..54], &7_i32.to_be_bytes());
+        assert_eq!(&row[54..61], b"{\"a\":1}");
+        assert_eq!(&row[61..], &(-1_i16).to_be_bytes());
     }
 }

@@ -37,12 +37,31 @@ pub(crate) fn init(schema: &str) -> Vec<String> {
                spec jsonb NOT NULL, \
                created_at timestamptz NOT NULL DEFAULT now())"
         ),
+        // Collection tables created before `payload_text` existed get it
+        // (empty: their rows are read from the jsonb, see `rows`). Adding
+        // a nullable column without a default only changes the catalog.
+        format!(
+            "DO $$ DECLARE t regclass; BEGIN \
+               FOR t IN SELECT to_regclass(format('%I.%I', '{schema}', name)) FROM {registry} LOOP \
+                 IF t IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute \
+                      WHERE attrelid = t AND attname = 'payload_text' AND NOT attisdropped) THEN \
+                   EXECUTE format('ALTER TABLE %s ADD COLUMN payload_text text', t); \
+                 END IF; \
+               END LOOP; \
+             END $$"
+        ),
         // Declared IMMUTABLE so generated columns may call them: the inputs
         // are RFC 3339 timestamps with an explicit offset (validated on
         // write), whose value does not depend on the session's time zone.
+        // Timestamps keep whole microseconds, the digits below dropped
+        // (`::timestamptz` alone would round them): what filter values are
+        // truncated to, on every backend (see `crate::filter`). Columns
+        // written before this version hold the rounded values until their
+        // rows are written again.
         format!(
             "CREATE OR REPLACE FUNCTION \"{schema}\"._ai_data_ts(text) RETURNS timestamptz \
-             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT $1::timestamptz $$"
+             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS \
+             $$ SELECT regexp_replace($1, '(\\.[0-9]{{6}})[0-9]+', '\\1')::timestamptz $$"
         ),
         format!(
             "CREATE OR REPLACE FUNCTION \"{schema}\"._ai_data_text_list(jsonb) RETURNS text[] \
@@ -62,9 +81,17 @@ pub(crate) fn init(schema: &str) -> Vec<String> {
 /// still fits an 8 KB page.
 const PLAIN_STORAGE_MAX_DIMENSION: usize = 1536;
 
-/// `CREATE TABLE` for a collection: id, vector, the JSON payload, and one
+/// `CREATE TABLE` for a collection: id, vector, the payload twice, and one
 /// generated, typed column `f<i>` per declared field, so filters compare
 /// typed values (and can use indexes) without parsing JSON per row.
+///
+/// The payload is kept as the exact JSON text written (`payload_text`,
+/// what `get` and `search` return) and as `jsonb` (`payload`, what the
+/// generated columns read, and what SQL users query). Only the text is
+/// returned, because `jsonb` normalises numbers: `1e18` comes back as the
+/// integer `1000000000000000000`, `-0.0` as `0`, `f64::MAX` as 309 digits
+/// (numerically equal, but another JSON value), and the trait promises the
+/// payload unchanged, as every other backend returns it.
 ///
 /// The vector column keeps its value in the row: `vector`'s default
 /// storage (EXTENDED) tries to compress every vector over ~2 KB, which
@@ -85,6 +112,7 @@ pub(crate) fn create_table(schema: &str, spec: &CollectionSpec) -> String {
             spec.dimension
         ),
         "payload jsonb NOT NULL".to_owned(),
+        "payload_text text NOT NULL".to_owned(),
     ];
     for (i, field) in spec.fields.iter().enumerate() {
         let name = &field.name;

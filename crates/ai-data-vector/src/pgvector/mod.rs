@@ -6,13 +6,21 @@
 //! each collection's dimension, metric, index, fields and embedding model.
 //!
 //! The search is exactly `ORDER BY embedding <op> $1 LIMIT $2`, with the
-//! operator matching the index's operator class; filters are bound
-//! parameters over typed, generated columns. With a filter (or a `k` above
-//! the index's default candidate list), the search runs in a transaction
-//! that sets `hnsw.ef_search` and `hnsw.iterative_scan = strict_order`
-//! (IVFFlat: `ivfflat.probes`, `ivfflat.iterative_scan = relaxed_order`)
-//! for that transaction only, so a filtered search still returns `k` rows
-//! when `k` exist.
+//! operator matching the index's operator class (on an exact collection,
+//! `ORDER BY embedding <op> $1, id`: ties at the cut go by id); filters are
+//! bound parameters over typed, generated columns. It runs through
+//! [`ai_data_pg::knn::KnnScan`], the same mechanism as ai-data-pg's
+//! `TextEmbeddingRepo`: a `k` above 40, an accuracy hint or a filter set
+//! `hnsw.ef_search`, `hnsw.iterative_scan = relaxed_order`,
+//! `hnsw.max_scan_tuples` and `hnsw.scan_mem_multiplier` (IVFFlat:
+//! `ivfflat.probes`, `ivfflat.iterative_scan = relaxed_order`) for the
+//! query's transaction only, and an approximate scan that still returns
+//! fewer than `k` rows is run once more exactly. So a search returns `k`
+//! hits when `k` records match; the hits are sorted by distance, ties by id.
+//!
+//! Each store caches the collections' specs; a collection that another
+//! store dropped and recreated since is noticed on the next call and its
+//! new spec used (see `generation`).
 //!
 //! Each call is one observed [`Operation`] (store `postgres`): the trait
 //! methods under their own names (`search`, `upsert`, ...), plus `connect`
@@ -21,6 +29,8 @@
 
 mod copy;
 mod ddl;
+mod generation;
+mod rows;
 #[macro_use]
 mod sql_filter;
 
@@ -31,18 +41,19 @@ use std::sync::{Arc, RwLock};
 
 use ai_data_core::observe::Operation;
 use ai_data_core::{ErrorKind, Store};
+use ai_data_pg::knn::{KnnQuery, KnnScan};
 use ai_data_pg::{map_sqlx, PgDatabase, ReadFrom};
 use async_trait::async_trait;
 use futures::StreamExt;
 use pgvector::Vector;
 use sqlx::types::Json;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use crate::batch::plan_upsert;
 use crate::{
-    validate, Capabilities, CollectionSpec, Error, Filter, IndexSpec, Payload, Record, RecordId,
-    Result, SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
+    validate, Capabilities, CollectionSpec, Error, Filter, IndexSpec, Record, RecordId, Result,
+    SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
 };
 use ddl::{operator, qualified, REGISTRY};
 use sql_filter::translate;
@@ -53,10 +64,6 @@ pub const DEFAULT_SCHEMA: &str = "data_platform";
 /// Rows per upsert statement: large enough to amortise a round trip, small
 /// enough that a batch spreads over several connections.
 const WRITE_CHUNK: usize = 1_000;
-
-/// pgvector's default `hnsw.ef_search`: an HNSW scan returns at most this
-/// many rows unless raised, so a larger `k` raises it.
-const DEFAULT_EF_SEARCH: usize = 40;
 
 /// Vector search on PostgreSQL + pgvector.
 ///
@@ -79,7 +86,15 @@ pub struct PgVectorStore {
     reads: ReadFrom,
     write_parallelism: usize,
     caps: Capabilities,
-    specs: RwLock<HashMap<String, Arc<CollectionSpec>>>,
+    specs: RwLock<HashMap<String, Known>>,
+}
+
+/// A collection's spec as this store read it, and the oid of the table it
+/// describes (see `generation`).
+#[derive(Debug, Clone)]
+struct Known {
+    spec: Arc<CollectionSpec>,
+    table: i64,
 }
 
 impl PgVectorStore {
@@ -111,12 +126,17 @@ impl PgVectorStore {
             .await
             .map_err(|e| pg(e, "init", schema))?;
         lock(&mut tx, &format!("ai_data_vector:{schema}")).await?;
+        ensure_extension(&mut tx, schema).await?;
         for statement in ddl::init(schema) {
             sqlx::query(&statement)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| pg(e, "init", schema))?;
         }
+        sqlx::query(&generation::init(schema))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| pg(e, "init", schema))?;
         tx.commit().await.map_err(|e| pg(e, "init", schema))?;
         Ok(store)
     }
@@ -153,36 +173,83 @@ impl PgVectorStore {
 
     /// The collection's spec, from the cache or the registry; `NotFound` if absent.
     async fn spec(&self, collection: &str) -> Result<Arc<CollectionSpec>> {
+        Ok(self.known(collection).await?.spec)
+    }
+
+    /// The collection's spec and table oid, from the cache or the
+    /// registry; `NotFound` if absent.
+    async fn known(&self, collection: &str) -> Result<Known> {
         validate::collection_name(collection)?;
-        if let Some(spec) = self
-            .specs
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(collection)
-        {
-            return Ok(spec.clone());
+        if let Some(known) = self.cached(collection) {
+            return Ok(known);
         }
         let sql = format!(
-            "SELECT spec FROM {} WHERE name = $1",
+            "SELECT spec, {} FROM {} WHERE name = $1",
+            generation::oid_of(2),
             qualified(&self.schema, REGISTRY)
         );
-        let row: Option<Json<CollectionSpec>> = sqlx::query_scalar(&sql)
+        let row: Option<(Json<CollectionSpec>, Option<i64>)> = sqlx::query_as(&sql)
             .bind(collection)
+            .bind(&self.schema)
             .fetch_optional(self.pool())
             .await
             .map_err(|e| pg(e, "registry", collection))?;
-        let spec = Arc::new(
-            row.ok_or_else(|| {
+        let Some((Json(spec), Some(table))) = row else {
+            return Err(
                 Error::new(ErrorKind::NotFound, format!("no collection {collection:?}"))
-                    .with_target(collection)
-            })?
-            .0,
-        );
+                    .with_target(collection),
+            );
+        };
+        let known = Known {
+            spec: Arc::new(spec),
+            table,
+        };
         self.specs
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(collection.to_owned(), spec.clone());
-        Ok(spec)
+            .insert(collection.to_owned(), known.clone());
+        Ok(known)
+    }
+
+    fn cached(&self, collection: &str) -> Option<Known> {
+        self.specs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(collection)
+            .cloned()
+    }
+
+    /// Run `op` (which reads the collection's spec itself); when it fails
+    /// in a way a replaced collection explains (the guard's error, an
+    /// undefined table, or, with a cached spec, input refused or an
+    /// incomplete upsert), re-read the registry and, if the collection's
+    /// table changed, run `op` once more with the new spec. `NotFound` if
+    /// it was dropped.
+    async fn fresh<T, Fut>(
+        &self,
+        collection: &str,
+        op: impl Fn() -> Fut,
+        incomplete: impl Fn(&T) -> bool,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
+        let before = self.cached(collection).map(|k| k.table);
+        let first = op().await;
+        let replaced = matches!(&first, Err(e) if generation::is_replaced(e));
+        let suspect = match &first {
+            Err(e) => matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::Unsupported),
+            Ok(value) => incomplete(value),
+        };
+        if !(replaced || (suspect && before.is_some())) {
+            return first;
+        }
+        self.forget(collection);
+        let now = self.known(collection).await?;
+        if !replaced && Some(now.table) == before {
+            return first;
+        }
+        op().await
     }
 
     /// The plan PostgreSQL chooses for `query` (`EXPLAIN`, with the same
@@ -197,12 +264,12 @@ impl PgVectorStore {
     }
 
     async fn explain_search_in(&self, collection: &str, query: &SearchQuery) -> Result<String> {
-        let spec = self.spec(collection).await?;
-        validate::query(&spec, &self.caps, query)?;
-        let mut plan = SearchPlan::new(&self.schema, &spec, query)?;
+        let known = self.known(collection).await?;
+        validate::query(&known.spec, &self.caps, query)?;
+        let mut plan = SearchPlan::new(&self.schema, &known, query)?;
         plan.sql = format!("EXPLAIN {}", plan.sql);
         let rows = plan
-            .run(self.pool())
+            .explain(self.pool())
             .await
             .map_err(|e| pg(e, "explain", collection))?;
         let lines = rows
@@ -239,6 +306,45 @@ async fn lock(tx: &mut sqlx::PgConnection, key: &str) -> Result<()> {
         .await
         .map_err(|e| pg(e, "lock", key))?;
     Ok(())
+}
+
+/// Make sure the `vector` extension is installed: create it when it is
+/// missing and this role may, else a `Config` error saying so, with the
+/// server's reason (`vector` is not a trusted extension: creating it takes
+/// a superuser, or the database's migrations; and the server must ship it).
+async fn ensure_extension(tx: &mut sqlx::PgConnection, schema: &str) -> Result<()> {
+    let installed = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')";
+    let present: bool = sqlx::query_scalar(installed)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| pg(e, "init", schema))?;
+    if present {
+        return Ok(());
+    }
+    // Concurrent creators (of any schema) take turns.
+    lock(&mut *tx, "ai_data_vector:extension").await?;
+    match sqlx::query("CREATE EXTENSION IF NOT EXISTS vector")
+        .execute(&mut *tx)
+        .await
+    {
+        Ok(_) => Ok(()),
+        // 42501 insufficient privilege; 0A000 / 58P01: the server does not ship pgvector.
+        Err(sqlx::Error::Database(db))
+            if matches!(db.code().as_deref(), Some("42501" | "0A000" | "58P01")) =>
+        {
+            let reason = db.message().to_owned();
+            Err(Error::config(format!(
+                "the `vector` extension (pgvector) is not installed in this database and \
+                 could not be created ({reason}); have a superuser run \
+                 `CREATE EXTENSION vector` in it (or apply ai-data-pg's migrations as such a role)"
+            ))
+            .with_store(Store::Postgres)
+            .with_operation("connect")
+            .with_target(schema)
+            .with_source(sqlx::Error::Database(db)))
+        }
+        Err(e) => Err(pg(e, "init", schema)),
+    }
 }
 
 /// The trait's work, each method observed once by the trait impl below.
@@ -339,9 +445,11 @@ impl PgVectorStore {
         // One statement per chunk: INSERT ... SELECT FROM UNNEST of whole
         // columns (binary-encoded vectors), never a row at a time.
         let sql = format!(
-            "INSERT INTO {} (id, embedding, payload) \
-             SELECT * FROM UNNEST($1::uuid[], $2::vector[], $3::jsonb[]) \
-             ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, payload = EXCLUDED.payload",
+            "INSERT INTO {} (id, embedding, payload, payload_text) \
+             SELECT id, embedding, payload_text::jsonb, payload_text \
+             FROM UNNEST($1::uuid[], $2::vector[], $3::text[]) AS u(id, embedding, payload_text) \
+             ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, \
+             payload = EXCLUDED.payload, payload_text = EXCLUDED.payload_text",
             self.table(collection)
         );
         // Chunks go over up to `write_parallelism` pooled connections at
@@ -382,7 +490,8 @@ impl PgVectorStore {
         }
         let uuids: Vec<Uuid> = ids.iter().map(|id| *id.as_uuid()).collect();
         let sql = format!(
-            "SELECT id, embedding, payload FROM {} WHERE id = ANY($1)",
+            "SELECT id, embedding, {} FROM {} WHERE id = ANY($1)",
+            rows::PAYLOAD,
             self.table(collection)
         );
         let rows = self
@@ -399,18 +508,18 @@ impl PgVectorStore {
             })
             .await?;
         let mut found: HashMap<Uuid, Record> = HashMap::with_capacity(rows.len());
+        let read = rows::Reader {
+            operation: "get",
+            collection,
+        };
         for row in rows {
-            let id: Uuid = row.try_get("id").map_err(|e| pg(e, "get", collection))?;
-            let vector: Vector = row
-                .try_get("embedding")
-                .map_err(|e| pg(e, "get", collection))?;
-            let Json(payload): Json<Payload> = row
-                .try_get("payload")
-                .map_err(|e| pg(e, "get", collection))?;
-            found.insert(
-                id,
-                Record::new(RecordId::from_uuid(id), vector.to_vec(), payload),
+            let id = read.id(&row)?;
+            let record = Record::new(
+                RecordId::from_uuid(id),
+                read.vector(id, &row)?,
+                read.payload(id, &row)?,
             );
+            found.insert(id, record);
         }
         // The order first requested, each id once.
         Ok(ids
@@ -420,24 +529,32 @@ impl PgVectorStore {
     }
 
     async fn delete_in(&self, collection: &str, selector: Selector) -> Result<u64> {
-        let spec = self.spec(collection).await?;
-        validate::selector(&spec, &self.caps, &selector)?;
+        let known = self.known(collection).await?;
+        let spec = &known.spec;
+        validate::selector(spec, &self.caps, &selector)?;
         let table = self.table(collection);
+        // The guard ($1): the filter's columns are the cached spec's.
+        let guard = generation::guard(&self.schema, collection, 1);
         let done = match &selector {
             Selector::Ids(ids) => {
                 let uuids: Vec<Uuid> = ids.iter().map(|id| *id.as_uuid()).collect();
-                sqlx::query(&format!("DELETE FROM {table} WHERE id = ANY($1)"))
+                sqlx::query(&format!("DELETE FROM {table} WHERE {guard} AND id = ANY($2)"))
+                    .bind(known.table)
                     .bind(&uuids)
                     .execute(self.pool())
                     .await
             }
             Selector::Filter(filter) => {
-                let cond = translate(&spec, filter, 1)?;
-                let sql = format!("DELETE FROM {table} WHERE {} RETURNING 1", cond.sql);
-                let deleted: Vec<(i32,)> = bind_all!(sqlx::query_as(&sql), &cond.binds)
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(|e| pg(e, "delete", collection))?;
+                let cond = translate(spec, filter, 2)?;
+                let sql = format!(
+                    "DELETE FROM {table} WHERE {guard} AND {} RETURNING 1",
+                    cond.sql
+                );
+                let deleted: Vec<(i32,)> =
+                    bind_all!(sqlx::query_as(&sql).bind(known.table), &cond.binds)
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(|e| pg(e, "delete", collection))?;
                 return Ok(deleted.len() as u64);
             }
         };
@@ -447,22 +564,26 @@ impl PgVectorStore {
     }
 
     async fn count_in(&self, collection: &str, filter: Option<&Filter>) -> Result<u64> {
-        let spec = self.spec(collection).await?;
+        let known = self.known(collection).await?;
+        let spec = &known.spec;
+        // The guard ($1): the filter's columns are the cached spec's.
+        let guard = generation::guard(&self.schema, collection, 1);
         let (condition, binds) = match filter {
             Some(f) => {
-                validate::filter(&spec, &self.caps, f)?;
-                let cond = translate(&spec, f, 1)?;
-                (format!(" WHERE {}", cond.sql), cond.binds)
+                validate::filter(spec, &self.caps, f)?;
+                let cond = translate(spec, f, 2)?;
+                (format!(" WHERE {guard} AND {}", cond.sql), cond.binds)
             }
-            None => (String::new(), Vec::new()),
+            None => (format!(" WHERE {guard}"), Vec::new()),
         };
         let sql = format!("SELECT count(*) FROM {}{condition}", self.table(collection));
+        let table = known.table;
         let (n,): (i64,) = self
             .db
             .read(self.reads, |pool| {
                 let (sql, binds) = (sql.clone(), binds.clone());
                 async move {
-                    bind_all!(sqlx::query_as::<_, (i64,)>(&sql), &binds)
+                    bind_all!(sqlx::query_as::<_, (i64,)>(&sql).bind(table), &binds)
                         .fetch_one(&pool)
                         .await
                         .map_err(|e| pg(e, "count", collection))
@@ -473,21 +594,22 @@ impl PgVectorStore {
     }
 
     async fn search_in(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
-        let spec = self.spec(collection).await?;
-        validate::query(&spec, &self.caps, query)?;
-        let plan = SearchPlan::new(&self.schema, &spec, query)?;
+        let known = self.known(collection).await?;
+        validate::query(&known.spec, &self.caps, query)?;
+        let plan = SearchPlan::new(&self.schema, &known, query)?;
         let hits = self
             .db
             .read(self.reads, |pool| {
                 let plan = &plan;
                 async move {
-                    plan.run(&pool)
+                    plan.scan
+                        .run(&pool, plan)
                         .await
                         .map_err(|e| pg(e, "search", collection))
                 }
             })
             .await?;
-        Ok(finish(hits, query))
+        finish(hits, query, collection)
     }
 }
 
@@ -512,33 +634,49 @@ impl VectorStore for PgVectorStore {
             .await
     }
 
+    // Each runs through `fresh`: a collection another store replaced since
+    // its spec was cached is re-read and the call made once more.
+
     async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
+        let upsert = self.fresh(
+            collection,
+            || self.upsert_in(collection, records),
+            |report: &UpsertReport| !report.is_complete(),
+        );
         observe("upsert", collection)
-            .run_counted(self.upsert_in(collection, records), |r| r.upserted)
+            .run_counted(upsert, |r| r.upserted)
             .await
     }
 
     async fn get(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
+        let get = self.fresh(collection, || self.get_in(collection, ids), |_| false);
         observe("get", collection)
-            .run_counted(self.get_in(collection, ids), Vec::len)
+            .run_counted(get, Vec::len)
             .await
     }
 
     async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
+        let delete = self.fresh(
+            collection,
+            || self.delete_in(collection, selector.clone()),
+            |_| false,
+        );
         observe("delete", collection)
-            .run_counted(self.delete_in(collection, selector), |n| *n)
+            .run_counted(delete, |n| *n)
             .await
     }
 
     async fn count(&self, collection: &str, filter: Option<&Filter>) -> Result<u64> {
+        let count = self.fresh(collection, || self.count_in(collection, filter), |_| false);
         observe("count", collection)
-            .run_counted(self.count_in(collection, filter), |n| *n)
+            .run_counted(count, |n| *n)
             .await
     }
 
     async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+        let search = self.fresh(collection, || self.search_in(collection, query), |_| false);
         observe("search", collection)
-            .run_counted(self.search_in(collection, query), Vec::len)
+            .run_counted(search, Vec::len)
             .await
     }
 }
@@ -565,7 +703,7 @@ impl ChunkWrite<'_> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         let copied = async {
             let statement = format!(
-                "COPY {} (id, embedding, payload) FROM STDIN (FORMAT BINARY)",
+                "COPY {} (id, embedding, payload, payload_text) FROM STDIN (FORMAT BINARY)",
                 self.table
             );
             let mut copy = tx.copy_in_raw(&statement).await?;
@@ -587,7 +725,12 @@ impl ChunkWrite<'_> {
             .iter()
             .map(|r| Vector::from(r.vector.clone()))
             .collect();
-        let payloads: Vec<Json<&Payload>> = self.records.iter().map(|r| Json(&r.payload)).collect();
+        // A Payload always serialises (string keys, finite numbers).
+        let payloads: Vec<String> = self
+            .records
+            .iter()
+            .map(|r| serde_json::to_string(&r.payload).unwrap_or_default())
+            .collect();
         sqlx::query(self.upsert_sql)
             .bind(&ids)
             .bind(&vectors)
@@ -599,102 +742,109 @@ impl ChunkWrite<'_> {
     }
 }
 
-/// A search's SQL, parameters and per-transaction settings.
+/// A search's SQL, parameters and way of running ([`KnnScan`]).
 struct SearchPlan {
     sql: String,
     vector: Vector,
     k: i64,
+    /// Rows taken from the index scan (`$2`; `k` unless [`KnnScan::candidates`] says more).
+    candidates: i64,
+    /// The cached table oid the guard checks (`$3`).
+    table: i64,
     binds: Vec<sql_filter::Bind>,
-    /// Settings for this transaction only (`SET LOCAL`); empty: run the
-    /// query alone, with no transaction round trips.
-    settings: Vec<(&'static str, String)>,
+    scan: KnnScan,
 }
 
 impl SearchPlan {
-    fn new(schema: &str, spec: &CollectionSpec, query: &SearchQuery) -> Result<Self> {
+    fn new(schema: &str, known: &Known, query: &SearchQuery) -> Result<Self> {
+        let spec = &known.spec;
         let (op, _) = operator(spec.metric);
         let mut columns = format!("id, (embedding {op} $1)::float8 AS distance");
         if query.include_payload {
-            columns.push_str(", payload");
+            columns.push_str(", ");
+            columns.push_str(rows::PAYLOAD);
         }
         if query.include_vector {
             columns.push_str(", embedding");
         }
+        // The guard ($3, evaluated once per statement): the operator and
+        // the filter's columns are the cached spec's.
+        let guard = generation::guard(schema, &spec.name, 3);
         let (condition, binds) = match &query.filter {
             Some(f) => {
-                let cond = translate(spec, f, 3)?;
-                (format!(" WHERE {}", cond.sql), cond.binds)
+                let cond = translate(spec, f, 4)?;
+                (format!(" WHERE {guard} AND {}", cond.sql), cond.binds)
             }
-            None => (String::new(), Vec::new()),
+            None => (format!(" WHERE {guard}"), Vec::new()),
         };
-        // Exactly the shape the index serves: nothing around the ORDER BY.
-        let sql = format!(
-            "SELECT {columns} FROM {}{condition} ORDER BY embedding {op} $1 LIMIT $2",
-            qualified(schema, &spec.name)
-        );
         let filtered = query.filter.is_some();
-        let mut settings = Vec::new();
-        match spec.index {
-            IndexSpec::Hnsw { .. } => {
-                let ef = query.accuracy.ef_search.map(|e| e as usize);
-                if filtered || ef.is_some() || query.k > DEFAULT_EF_SEARCH {
-                    let ef = ef.unwrap_or(DEFAULT_EF_SEARCH).max(query.k).min(1_000);
-                    settings.push(("hnsw.ef_search", ef.to_string()));
-                }
-                if filtered {
-                    settings.push(("hnsw.iterative_scan", "strict_order".into()));
-                }
-            }
+        let scan = match spec.index {
+            IndexSpec::Hnsw { .. } => KnnScan::hnsw(query.k, query.accuracy.ef_search, filtered),
             IndexSpec::IvfFlat { lists } => {
-                let probes = query
-                    .accuracy
-                    .probes
-                    .unwrap_or((lists / 10).max(1))
-                    .min(lists.max(1));
-                settings.push(("ivfflat.probes", probes.to_string()));
-                if filtered {
-                    settings.push(("ivfflat.iterative_scan", "relaxed_order".into()));
-                }
+                KnnScan::ivfflat(query.k, lists, query.accuracy.probes, filtered)
             }
-            IndexSpec::Exact => {}
-        }
+            IndexSpec::Exact => KnnScan::exact(query.k),
+        };
+        let table = qualified(schema, &spec.name);
+        // Exactly the shape the index serves: nothing around the ORDER BY.
+        // Without a vector index the scan is exact, and ties at the cut go
+        // by id, as the trait promises. A filtered HNSW scan yields its
+        // `ef_search` candidates ($2) roughly nearest first; the best `k`
+        // of them (the last parameter) are kept.
+        let ties = if spec.index.is_exact() { ", id" } else { "" };
+        let inner = format!("SELECT {columns} FROM {table}{condition} ORDER BY embedding {op} $1{ties} LIMIT $2");
+        let sql = if scan.candidates() > query.k {
+            format!(
+                "WITH c AS MATERIALIZED ({inner}) SELECT * FROM c ORDER BY distance + 0, id LIMIT ${}",
+                4 + binds.len()
+            )
+        } else {
+            inner
+        };
         Ok(SearchPlan {
             sql,
             vector: Vector::from(query.vector.clone()),
             k: i64::try_from(query.k).unwrap_or(i64::MAX),
+            candidates: i64::try_from(scan.candidates()).unwrap_or(i64::MAX),
+            table: known.table,
             binds,
-            settings,
+            scan,
         })
     }
+
+    /// The plan's rows once, with the scan's settings (for `EXPLAIN`).
+    async fn explain(&self, pool: &PgPool) -> RowsResult {
+        let mut tx = pool.begin().await?;
+        self.scan.apply(&mut tx).await?;
+        let rows = self.fetch(&mut tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
+
+impl KnnQuery for SearchPlan {
+    type Row = sqlx::postgres::PgRow;
 
     /// Boxed so the future's `Send`-ness is checked here, once, with
     /// concrete lifetimes (sqlx's executor bounds defeat the inference
     /// through `async_trait` otherwise).
-    fn run<'a>(
-        &'a self,
-        pool: &'a PgPool,
-    ) -> Pin<Box<dyn Future<Output = RowsResult> + Send + 'a>> {
+    fn fetch<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+    ) -> Pin<Box<dyn Future<Output = RowsResult> + Send + 'c>> {
         Box::pin(async move {
-            if self.settings.is_empty() {
-                let query = sqlx::query(&self.sql).bind(&self.vector).bind(self.k);
-                return bind_all!(query, &self.binds).fetch_all(pool).await;
+            let query = sqlx::query(&self.sql)
+                .bind(&self.vector)
+                .bind(self.candidates)
+                .bind(self.table);
+            let query = bind_all!(query, &self.binds);
+            // The outer LIMIT k, when the SQL has one (an unused extra
+            // parameter would be an error).
+            if self.candidates > self.k {
+                query.bind(self.k).fetch_all(conn).await
+            } else {
+                query.fetch_all(conn).await
             }
-            let mut tx = pool.begin().await?;
-            // set_config(name, value, is_local = true): SET LOCAL, in one
-            // round trip, with the values as parameters.
-            let calls: Vec<String> = (0..self.settings.len())
-                .map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2))
-                .collect();
-            let set = format!("SELECT {}", calls.join(", "));
-            let mut settings = sqlx::query(&set);
-            for (name, value) in &self.settings {
-                settings = settings.bind(*name).bind(value);
-            }
-            settings.execute(&mut *tx).await?;
-            let query = sqlx::query(&self.sql).bind(&self.vector).bind(self.k);
-            let rows = bind_all!(query, &self.binds).fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(rows)
         })
     }
 }
@@ -702,38 +852,47 @@ impl SearchPlan {
 type RowsResult = std::result::Result<Vec<sqlx::postgres::PgRow>, sqlx::Error>;
 
 /// Rows to hits: distance threshold, then ascending distance with ties by id
-/// (relaxed iterative scans may return rows slightly out of order).
-fn finish(rows: Vec<sqlx::postgres::PgRow>, query: &SearchQuery) -> Vec<SearchHit> {
-    let mut hits: Vec<SearchHit> = rows
-        .into_iter()
-        .filter_map(|row| {
-            let id: Uuid = row.try_get("id").ok()?;
-            let distance = row.try_get::<f64, _>("distance").ok()? as f32;
-            let payload = if query.include_payload {
-                row.try_get::<Json<Payload>, _>("payload").ok().map(|j| j.0)
-            } else {
-                None
-            };
-            let vector = if query.include_vector {
-                row.try_get::<Vector, _>("embedding")
-                    .ok()
-                    .map(|v| v.to_vec())
-            } else {
-                None
-            };
-            Some(SearchHit {
-                id: RecordId::from_uuid(id),
-                distance,
-                payload,
-                vector,
-            })
-        })
-        .filter(|hit| query.max_distance.is_none_or(|max| hit.distance <= max))
-        .collect();
+/// (relaxed iterative scans may return rows slightly out of order). A value
+/// that does not decode fails the search, naming the record.
+fn finish(
+    rows: Vec<sqlx::postgres::PgRow>,
+    query: &SearchQuery,
+    collection: &str,
+) -> Result<Vec<SearchHit>> {
+    let read = rows::Reader {
+        operation: "search",
+        collection,
+    };
+    let mut hits = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = read.id(&row)?;
+        let distance = row
+            .try_get::<f64, _>("distance")
+            .map_err(|e| pg(e, "search", collection))? as f32;
+        if query.max_distance.is_some_and(|max| distance > max) {
+            continue;
+        }
+        let payload = if query.include_payload {
+            Some(read.payload(id, &row)?)
+        } else {
+            None
+        };
+        let vector = if query.include_vector {
+            Some(read.vector(id, &row)?)
+        } else {
+            None
+        };
+        hits.push(SearchHit {
+            id: RecordId::from_uuid(id),
+            distance,
+            payload,
+            vector,
+        });
+    }
     hits.sort_by(|a, b| {
         a.distance
             .total_cmp(&b.distance)
             .then_with(|| a.id.cmp(&b.id))
     });
-    hits
+    Ok(hits)
 }

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::filter::Value;
+use crate::filter::{truncate_to_micros, Value};
 use crate::{CollectionSpec, Error, FieldKind, Filter, Result};
 
 /// One bound parameter.
@@ -147,7 +147,9 @@ fn scalar(kind: FieldKind, value: &Value) -> Result<Bind> {
         (FieldKind::Int, Value::Float(x)) | (FieldKind::Float, Value::Float(x)) => Bind::Float(*x),
         (FieldKind::Float, Value::Int(i)) => Bind::Float(*i as f64),
         (FieldKind::Bool, Value::Bool(b)) => Bind::Bool(*b),
-        (FieldKind::Timestamp, Value::Timestamp(t)) => Bind::Timestamp(*t),
+        // Whole microseconds, dropped toward the past: what the generated
+        // column holds (sqlx would drop them toward 2000-01-01 instead).
+        (FieldKind::Timestamp, Value::Timestamp(t)) => Bind::Timestamp(truncate_to_micros(*t)),
         (kind, value) => {
             return Err(Error::invalid_input(format!(
                 "a {} value cannot be compared with a {kind} field",
@@ -198,7 +200,7 @@ fn array(kind: FieldKind, values: &[Value]) -> Result<Bind> {
             values
                 .iter()
                 .filter_map(|v| match v {
-                    Value::Timestamp(t) => Some(*t),
+                    Value::Timestamp(t) => Some(truncate_to_micros(*t)),
                     _ => None,
                 })
                 .collect(),

@@ -68,16 +68,19 @@ pub(crate) fn decode_blob(text: &str) -> Result<Vec<f32>> {
     wire::decode_f32_le(&bytes).map_err(|e| Error::new(ErrorKind::Backend, e.message().to_owned()))
 }
 
-/// The payload in `_payload` (an object written by another client, without
-/// it, has an empty payload).
-pub(crate) fn decode_payload(text: Option<&str>) -> Result<Payload> {
+/// The payload of record `id` in `_payload` (an object written by another
+/// client, without it, has an empty payload): the exact JSON text written,
+/// parsed with `serde_json`'s round-trip-exact float parser, so it comes
+/// back unchanged. An error names the record.
+pub(crate) fn decode_payload(id: RecordId, text: Option<&str>) -> Result<Payload> {
     match text {
         None => Ok(Payload::new()),
         Some(text) => serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorKind::Backend,
-                format!("stored payload is not a JSON object: {e}"),
+                format!("record {id}: the stored payload is not a JSON object: {e}"),
             )
+            .with_source(e)
         }),
     }
 }
@@ -106,7 +109,7 @@ pub(crate) fn read_object(
         })?;
     let distance = additional["distance"].as_f64().map(|d| d as f32);
     let payload = if want_payload {
-        Some(decode_payload(object[PAYLOAD_PROP].as_str())?)
+        Some(decode_payload(id, object[PAYLOAD_PROP].as_str())?)
     } else {
         None
     };
@@ -169,7 +172,7 @@ mod tests {
         assert_eq!(props["at"], "2024-01-01T00:00:00Z");
         assert_eq!(props["content"], "full text");
         assert!(!props.contains_key("nested") && !props.contains_key("year"));
-        let back = decode_payload(props["_payload"].as_str()).expect("payload");
+        let back = decode_payload(record.id, props["_payload"].as_str()).expect("payload");
         assert_eq!(back, record.payload);
         let vector = decode_blob(props["_vector"].as_str().unwrap_or_default()).expect("blob");
         assert_eq!(vector, record.vector);

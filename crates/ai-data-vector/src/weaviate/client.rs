@@ -3,7 +3,12 @@
 //! Errors follow the server's shapes: `{"error":[{"message":..}]}` (400,
 //! 403, 422, 500), `{"code":401,"message":..}` (a bad API key), empty 404s,
 //! and GraphQL errors with HTTP 200 (see [`super::graphql::take_data`]).
-//! HTTP 429/502/503/504, timeouts and connection failures are retryable.
+//! HTTP 429/502/503/504, timeouts and connection failures are retryable;
+//! a failure to connect within the connect timeout is
+//! [`ErrorKind::Connect`] (not `Timeout`), its cause in `source()`.
+//! Reply bodies are streamed and reading stops at
+//! [`WeaviateConfig::max_response_size`] with an [`ErrorKind::Backend`]
+//! error naming the limit and `AI_DATA_WEAVIATE_MAX_RESPONSE_SIZE`.
 //! The API key is sent as `Authorization: Bearer <key>` (a sensitive
 //! header) and scrubbed from every message the server returns.
 
@@ -112,6 +117,8 @@ struct Inner {
     base: String,
     auth: Option<HeaderValue>,
     key: Option<SecretString>,
+    connect_timeout: std::time::Duration,
+    max_response_size: usize,
 }
 
 impl fmt::Debug for WeaviateClient {
@@ -171,6 +178,8 @@ impl WeaviateClient {
                 base,
                 auth,
                 key,
+                connect_timeout: config.connection.connect_timeout,
+                max_response_size: config.max_response_size.max(1),
             }),
         })
     }
@@ -508,28 +517,77 @@ impl WeaviateClient {
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, "application/json").body(body);
         }
-        let response = request
+        let mut response = request
             .send()
             .await
             .map_err(|e| self.transport_error(e, operation, target))?;
         let status = response.status();
-        let reply = response
-            .bytes()
+        let max = self.inner.max_response_size;
+        let declared = response.content_length();
+        if let Some(length) = declared.filter(|n| *n > max as u64) {
+            return Err(self.too_large(Some(length), operation, target));
+        }
+        let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| self.transport_error(e, operation, target))?;
+            .map_err(|e| self.transport_error(e, operation, target))?
+        {
+            if body.len() + chunk.len() > max {
+                return Err(self.too_large(None, operation, target));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let reply = Bytes::from(body);
         tracing::debug!(%method, path, status = status.as_u16(), bytes = reply.len(), "weaviate");
         Ok((status, reply))
     }
 
-    fn transport_error(&self, e: reqwest::Error, operation: &'static str, target: &str) -> Error {
-        let kind = if e.is_timeout() {
-            ErrorKind::Timeout
-        } else if e.is_connect() {
-            ErrorKind::Connect
-        } else {
-            ErrorKind::Backend
+    /// A reply body over [`WeaviateConfig::max_response_size`] (`length`:
+    /// the size the server declared, if it did).
+    fn too_large(&self, length: Option<u64>, operation: &'static str, target: &str) -> Error {
+        let size = match length {
+            Some(n) => format!("{n} bytes"),
+            None => "more".to_owned(),
         };
-        let mut error = Error::new(kind, self.scrub(format!("request to Weaviate failed: {e}")))
+        backend(
+            format!(
+                "Weaviate's reply ({size}) is larger than the limit of {} bytes; raise {} (WeaviateConfig::max_response_size) or ask for less (a smaller k or batch, without vectors)",
+                self.inner.max_response_size,
+                Store::Weaviate.var("MAX_RESPONSE_SIZE"),
+            ),
+            operation,
+            target,
+        )
+    }
+
+    fn transport_error(&self, e: reqwest::Error, operation: &'static str, target: &str) -> Error {
+        // A connect that timed out is both: it is a connection failure.
+        let (kind, message) = if e.is_connect() {
+            let why = if e.is_timeout() {
+                format!(
+                    "no connection within the connect timeout of {:?}",
+                    self.inner.connect_timeout
+                )
+            } else {
+                root_cause(&e)
+            };
+            (
+                ErrorKind::Connect,
+                format!("cannot connect to Weaviate at {}: {why}", self.inner.base),
+            )
+        } else if e.is_timeout() {
+            (
+                ErrorKind::Timeout,
+                format!("request to Weaviate failed: {e}"),
+            )
+        } else {
+            (
+                ErrorKind::Backend,
+                format!("request to Weaviate failed: {e}"),
+            )
+        };
+        let mut error = Error::new(kind, self.scrub(message))
             .with_store(Store::Weaviate)
             .with_operation(operation)
             .with_target(target.to_owned());
@@ -575,6 +633,15 @@ impl WeaviateClient {
             _ => text,
         }
     }
+}
+
+/// The innermost cause's message (`Connection refused (os error 111)`).
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,13 @@ pub const DEFAULT_GRPC_PORT: u16 = 50051;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Objects per `POST /v1/batch/objects` request.
 pub const DEFAULT_BATCH_SIZE: usize = 200;
+/// The largest gRPC `Search` reply read, in bytes: 104,858,000, the
+/// message size Weaviate's own clients allow (and its server's
+/// `GRPC_MAX_MESSAGE_SIZE` default), instead of tonic's 4 MiB.
+pub const DEFAULT_GRPC_MAX_MESSAGE_SIZE: usize = 104_858_000;
+/// The largest REST / GraphQL reply body read, in bytes (256 MiB): a
+/// GraphQL search of 10,000 hits with 1536-d vectors is about 170 MB of JSON.
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 256 * 1024 * 1024;
 
 /// Whether searches may use the gRPC fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -39,6 +46,8 @@ struct WeaviateExtra {
     #[serde(default, with = "humantime_serde")]
     request_timeout: Option<Duration>,
     batch_size: Option<usize>,
+    grpc_max_message_size: Option<usize>,
+    max_response_size: Option<usize>,
 }
 
 /// Settings for one Weaviate server.
@@ -53,11 +62,26 @@ struct WeaviateExtra {
 /// | `AI_DATA_WEAVIATE_API_KEY`, `_API_KEY_FILE`, or `weaviate-apikey` in `AI_DATA_SECRETS_DIR` | API key, sent as `Authorization: Bearer <key>` |
 /// | `AI_DATA_WEAVIATE_GRPC_URL` | gRPC endpoint, e.g. `http://weaviate:50051`; default: the REST host on `_GRPC_PORT` (50051) |
 /// | `AI_DATA_WEAVIATE_GRPC` | `auto` (default) or `off` |
-/// | `AI_DATA_WEAVIATE_CONNECT_TIMEOUT`, `_REQUEST_TIMEOUT` | e.g. `5s` (defaults 10 s, 30 s) |
+/// | `AI_DATA_WEAVIATE_CONNECT_TIMEOUT`, `_REQUEST_TIMEOUT` | e.g. `5s` (defaults 10 s, 30 s); the connect timeout bounds opening a REST connection and the gRPC channel: an unreachable server is an [`ErrorKind::Connect`](ai_data_core::ErrorKind::Connect) error with the cause in `source()`, an unreachable gRPC endpoint costs one search at most this long before it is answered over GraphQL |
 /// | `AI_DATA_WEAVIATE_BATCH_SIZE` | objects per batch request (default 200) |
+/// | `AI_DATA_WEAVIATE_GRPC_MAX_MESSAGE_SIZE` | ceiling of a gRPC `Search` reply in bytes (default 104,858,000, [`DEFAULT_GRPC_MAX_MESSAGE_SIZE`]) |
+/// | `AI_DATA_WEAVIATE_MAX_RESPONSE_SIZE` | largest REST / GraphQL reply body in bytes (default 256 MiB, [`DEFAULT_MAX_RESPONSE_SIZE`]) |
 /// | `AI_DATA_WEAVIATE_TLS_MODE`, `_TLS_CA_FILE` | `https` URLs verify the server against the web PKI and the CA file; `require` encrypts without verifying |
 ///
 /// `Debug` and `Display` never show the API key.
+///
+/// **Reply sizes.** A gRPC `Search` may bring back what the request asks
+/// for: `k` hits of the vector (when vectors are included) plus an
+/// allowance for the id, distance and payload of each hit, at least 4 MiB,
+/// at most [`grpc_max_message_size`](Self::grpc_max_message_size). A reply
+/// larger than that estimate (large payloads) is asked for once more with
+/// the ceiling as its limit; one larger than the ceiling fails with
+/// [`ErrorKind::Backend`](ai_data_core::ErrorKind::Backend), naming the
+/// limit and `AI_DATA_WEAVIATE_GRPC_MAX_MESSAGE_SIZE` (it is not retried
+/// over GraphQL, whose JSON is larger still). REST and GraphQL reply
+/// bodies are streamed and reading stops at
+/// [`max_response_size`](Self::max_response_size) with the same kind of
+/// error, naming `AI_DATA_WEAVIATE_MAX_RESPONSE_SIZE`.
 ///
 /// ```
 /// use ai_data_core::{EnvSource, ExposeSecret};
@@ -90,6 +114,10 @@ pub struct WeaviateConfig {
     pub request_timeout: Duration,
     /// Objects per batch request.
     pub batch_size: usize,
+    /// Ceiling of a gRPC `Search` reply, in bytes (see "Reply sizes").
+    pub grpc_max_message_size: usize,
+    /// Largest REST / GraphQL reply body read, in bytes.
+    pub max_response_size: usize,
 }
 
 impl WeaviateConfig {
@@ -102,6 +130,8 @@ impl WeaviateConfig {
             grpc: GrpcMode::Auto,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             batch_size: DEFAULT_BATCH_SIZE,
+            grpc_max_message_size: DEFAULT_GRPC_MAX_MESSAGE_SIZE,
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
 
@@ -128,12 +158,22 @@ impl WeaviateConfig {
             grpc: extra.grpc.unwrap_or_default(),
             request_timeout: extra.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
             batch_size: extra.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+            grpc_max_message_size: extra
+                .grpc_max_message_size
+                .unwrap_or(DEFAULT_GRPC_MAX_MESSAGE_SIZE),
+            max_response_size: extra.max_response_size.unwrap_or(DEFAULT_MAX_RESPONSE_SIZE),
         };
-        if config.batch_size == 0 {
-            return Err(config_error(format!(
-                "{} must be at least 1",
-                Store::Weaviate.var("BATCH_SIZE")
-            )));
+        for (value, name) in [
+            (config.batch_size, "BATCH_SIZE"),
+            (config.grpc_max_message_size, "GRPC_MAX_MESSAGE_SIZE"),
+            (config.max_response_size, "MAX_RESPONSE_SIZE"),
+        ] {
+            if value == 0 {
+                return Err(config_error(format!(
+                    "{} must be at least 1",
+                    Store::Weaviate.var(name)
+                )));
+            }
         }
         config.rest_url()?;
         config.grpc_url()?;
@@ -179,6 +219,20 @@ impl WeaviateConfig {
     #[must_use]
     pub fn with_batch_size(mut self, n: usize) -> Self {
         self.batch_size = n.max(1);
+        self
+    }
+
+    /// Set the ceiling of a gRPC `Search` reply, in bytes (at least 1).
+    #[must_use]
+    pub fn with_grpc_max_message_size(mut self, bytes: usize) -> Self {
+        self.grpc_max_message_size = bytes.max(1);
+        self
+    }
+
+    /// Set the largest REST / GraphQL reply body read, in bytes (at least 1).
+    #[must_use]
+    pub fn with_max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes.max(1);
         self
     }
 
@@ -303,6 +357,8 @@ impl fmt::Debug for WeaviateConfig {
             .field("grpc", &self.grpc)
             .field("request_timeout", &self.request_timeout)
             .field("batch_size", &self.batch_size)
+            .field("grpc_max_message_size", &self.grpc_max_message_size)
+            .field("max_response_size", &self.max_response_size)
             .finish()
     }
 }
@@ -363,14 +419,20 @@ mod tests {
             Some("http://10.0.0.7:50051")
         );
         assert_eq!(config.batch_size, DEFAULT_BATCH_SIZE);
+        assert_eq!(config.grpc_max_message_size, DEFAULT_GRPC_MAX_MESSAGE_SIZE);
+        assert_eq!(config.max_response_size, DEFAULT_MAX_RESPONSE_SIZE);
         assert_eq!(config.grpc, GrpcMode::Auto);
         let config = WeaviateConfig::from_env_source(&env(&[
             ("AI_DATA_WEAVIATE_URL", "https://[::1]:8443"),
             ("AI_DATA_WEAVIATE_GRPC_URL", "https://grpc.example:443/"),
             ("AI_DATA_WEAVIATE_GRPC", "off"),
             ("AI_DATA_WEAVIATE_BATCH_SIZE", "50"),
+            ("AI_DATA_WEAVIATE_GRPC_MAX_MESSAGE_SIZE", "8388608"),
+            ("AI_DATA_WEAVIATE_MAX_RESPONSE_SIZE", "1048576"),
         ]))
         .expect("loads");
+        assert_eq!(config.grpc_max_message_size, 8 * 1024 * 1024);
+        assert_eq!(config.max_response_size, 1024 * 1024);
         assert_eq!(
             config.rest_url().ok().as_deref(),
             Some("https://[::1]:8443")
@@ -404,6 +466,20 @@ mod tests {
                     ("AI_DATA_WEAVIATE_BATCH_SIZE", "0"),
                 ],
                 "AI_DATA_WEAVIATE_BATCH_SIZE",
+            ),
+            (
+                vec![
+                    ("AI_DATA_WEAVIATE_HOST", "w"),
+                    ("AI_DATA_WEAVIATE_GRPC_MAX_MESSAGE_SIZE", "0"),
+                ],
+                "AI_DATA_WEAVIATE_GRPC_MAX_MESSAGE_SIZE",
+            ),
+            (
+                vec![
+                    ("AI_DATA_WEAVIATE_HOST", "w"),
+                    ("AI_DATA_WEAVIATE_MAX_RESPONSE_SIZE", "64MiB"),
+                ],
+                "AI_DATA_WEAVIATE_MAX_RESPONSE_SIZE",
             ),
             (
                 vec![

@@ -1,7 +1,7 @@
 //! The gRPC `Search` fast path (feature `weaviate-grpc`): tonic on a lazily
 //! connected channel with HTTP/2 keepalive, the request built from the
-//! same [`Where`] tree as GraphQL, and the reply read in every version's
-//! layout.
+//! same [`Where`] tree as GraphQL, the reply's size limit from the request
+//! ([`reply_limit`]), and the reply read in every version's layout.
 
 use std::fmt;
 use std::time::Duration;
@@ -102,6 +102,72 @@ pub fn encode_search_request(parts: &SearchParts<'_>, version: ServerVersion) ->
     search_request(parts, version).encode_to_vec()
 }
 
+/// tonic's default reply limit, the least [`reply_limit`] allows.
+pub const MIN_REPLY_LIMIT: usize = 4 * 1024 * 1024;
+/// What one hit takes besides its vector and properties (id, distance,
+/// field tags, headroom), in bytes.
+pub const HIT_OVERHEAD: usize = 256;
+/// What [`reply_limit`] allows for each requested property of a hit other
+/// than the vector blob (the `_payload` JSON), in bytes. A reply larger
+/// than the estimate is asked for once more with the ceiling as its limit.
+pub const PROPERTIES_ALLOWANCE: usize = 16 * 1024;
+
+/// The largest reply `request` may bring back, in bytes: for each of its
+/// `limit` hits the vector (metadata `f32`s, or the base64 `_vector` blob)
+/// when asked for, [`PROPERTIES_ALLOWANCE`] for every other property and
+/// [`HIT_OVERHEAD`]; at least [`MIN_REPLY_LIMIT`], at most `ceiling`
+/// ([`WeaviateConfig::grpc_max_message_size`]). Without a `limit` (the
+/// server's default) or a properties request (every property) it is the
+/// ceiling.
+///
+/// ```
+/// use ai_data_vector::weaviate::grpc::{reply_limit, search_request, SearchParts, MIN_REPLY_LIMIT};
+/// use ai_data_vector::weaviate::ServerVersion;
+///
+/// let vector = vec![0.5; 768];
+/// let mut parts = SearchParts {
+///     class: "Document", vector: &vector, limit: 2_000, filter: None, distance: None,
+///     payload: false, vector_blob: false, metadata_vector: true,
+/// };
+/// let ceiling = 100 * 1024 * 1024;
+/// let limit = reply_limit(&search_request(&parts, ServerVersion::PLATFORM), ceiling);
+/// assert!(limit > 2_000 * 768 * 4 && limit < ceiling);
+/// parts.limit = 10;
+/// assert_eq!(reply_limit(&search_request(&parts, ServerVersion::PLATFORM), ceiling), MIN_REPLY_LIMIT);
+/// assert_eq!(reply_limit(&search_request(&parts, ServerVersion::PLATFORM), 1024), 1024);
+/// ```
+pub fn reply_limit(request: &proto::SearchRequest, ceiling: usize) -> usize {
+    let (Some(properties), hits @ 1..) = (&request.properties, request.limit as usize) else {
+        return ceiling;
+    };
+    let dimension = request
+        .near_vector
+        .as_ref()
+        .map_or(0, |n| (n.vector_bytes.len() / 4).max(n.vector.len()));
+    let vector = dimension * 4 + 16;
+    let blob = (dimension * 4).div_ceil(3) * 4 + 16;
+    let mut per_hit = HIT_OVERHEAD;
+    if request.metadata.as_ref().is_some_and(|m| m.vector) {
+        per_hit += vector;
+    }
+    for name in &properties.non_ref_properties {
+        per_hit += if name == VECTOR_PROP {
+            blob
+        } else {
+            PROPERTIES_ALLOWANCE
+        };
+    }
+    hits.saturating_mul(per_hit)
+        .saturating_add(64 * 1024)
+        .max(MIN_REPLY_LIMIT)
+        .min(ceiling)
+}
+
+/// Whether `status` is tonic's "decoded message length too large".
+fn is_too_large(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::OutOfRange && status.message().contains("length too large")
+}
+
 /// A `where` tree as gRPC `Filters`.
 pub fn to_filters(filter: &Where) -> proto::Filters {
     match filter {
@@ -157,7 +223,7 @@ pub(crate) fn read_reply(
                 .map_err(|e| Error::new(ErrorKind::Backend, e.message().to_owned()))?;
             let props = result.properties.unwrap_or_default();
             let payload = if parts.payload {
-                Some(decode_payload(props.text(PAYLOAD_PROP))?)
+                Some(decode_payload(id, props.text(PAYLOAD_PROP))?)
             } else {
                 None
             };
@@ -189,6 +255,8 @@ pub(crate) struct GrpcSearch {
     auth: Option<MetadataValue<Ascii>>,
     key: Option<String>,
     url: String,
+    ceiling: usize,
+    connect_timeout: Duration,
 }
 
 impl fmt::Debug for GrpcSearch {
@@ -196,6 +264,7 @@ impl fmt::Debug for GrpcSearch {
         f.debug_struct("GrpcSearch")
             .field("url", &self.url)
             .field("api_key", &self.auth.as_ref().map(|_| "***"))
+            .field("max_message_size", &self.ceiling)
             .finish()
     }
 }
@@ -247,13 +316,63 @@ impl GrpcSearch {
             auth,
             key,
             url,
+            ceiling: config.grpc_max_message_size.max(1),
+            connect_timeout: config.connection.connect_timeout,
         })
     }
 
-    /// One `Search` call.
+    /// One `Search`, its reply limited to [`reply_limit`]; a reply over
+    /// that estimate is asked for once more with the ceiling as the limit,
+    /// one over the ceiling is an error naming it.
     pub(crate) async fn search(&self, request: proto::SearchRequest) -> Result<proto::SearchReply> {
         let target = request.collection.clone();
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        let limit = reply_limit(&request, self.ceiling);
+        let retry = (limit < self.ceiling).then(|| request.clone());
+        let status = match self.call(request, limit).await? {
+            Ok(reply) => return Ok(reply),
+            Err(status) => status,
+        };
+        let status = match retry {
+            Some(request) if is_too_large(&status) => {
+                tracing::debug!(
+                    limit,
+                    ceiling = self.ceiling,
+                    "Weaviate gRPC reply over its estimate; asking again with the ceiling"
+                );
+                match self.call(request, self.ceiling).await? {
+                    Ok(reply) => return Ok(reply),
+                    Err(status) => status,
+                }
+            }
+            _ => status,
+        };
+        if is_too_large(&status) {
+            return Err(Error::new(
+                ErrorKind::Backend,
+                format!(
+                    "the gRPC Search reply is larger than the limit of {} bytes ({}); raise {} (WeaviateConfig::grpc_max_message_size) or ask for less (a smaller k, without vectors or payloads)",
+                    self.ceiling,
+                    status.message(),
+                    Store::Weaviate.var("GRPC_MAX_MESSAGE_SIZE"),
+                ),
+            )
+            .with_store(Store::Weaviate)
+            .with_operation("grpc_search")
+            .with_target(target));
+        }
+        Err(self.status_error(&status, &target))
+    }
+
+    /// One `Search` call with a reply limit of `limit` bytes: the reply, or
+    /// the status it failed with; `Err` when the channel is not ready.
+    async fn call(
+        &self,
+        request: proto::SearchRequest,
+        limit: usize,
+    ) -> Result<std::result::Result<proto::SearchReply, tonic::Status>> {
+        let target = request.collection.clone();
+        let mut grpc =
+            tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(limit);
         grpc.ready().await.map_err(|e| {
             Error::new(
                 ErrorKind::Connect,
@@ -268,14 +387,14 @@ impl GrpcSearch {
             request.metadata_mut().insert("authorization", auth.clone());
         }
         let codec = tonic_prost::ProstCodec::<proto::SearchRequest, proto::SearchReply>::default();
-        grpc.unary(
-            request,
-            PathAndQuery::from_static(proto::SEARCH_PATH),
-            codec,
-        )
-        .await
-        .map(tonic::Response::into_inner)
-        .map_err(|status| self.status_error(&status, &target))
+        Ok(grpc
+            .unary(
+                request,
+                PathAndQuery::from_static(proto::SEARCH_PATH),
+                codec,
+            )
+            .await
+            .map(tonic::Response::into_inner))
     }
 
     fn status_error(&self, status: &tonic::Status, target: &str) -> Error {
@@ -288,19 +407,83 @@ impl GrpcSearch {
             Code::Unimplemented => ErrorKind::Unsupported,
             _ => ErrorKind::Backend,
         };
-        let mut message = format!("gRPC {:?}: {}", status.code(), status.message());
+        let transport = std::error::Error::source(status);
+        let mut message = match transport {
+            // tonic's connector gives up with tokio's `Elapsed` (inside an
+            // `io::Error` of kind `TimedOut`).
+            Some(cause) if status.code() == Code::Unavailable => {
+                let mut root = cause;
+                let mut elapsed = false;
+                loop {
+                    elapsed |= root.is::<tokio::time::error::Elapsed>()
+                        || root
+                            .downcast_ref::<std::io::Error>()
+                            .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut);
+                    match root.source() {
+                        Some(next) => root = next,
+                        None => break,
+                    }
+                }
+                let why = if elapsed {
+                    format!(
+                        "no connection within the connect timeout of {:?}",
+                        self.connect_timeout
+                    )
+                } else {
+                    root.to_string()
+                };
+                format!("cannot reach Weaviate's gRPC endpoint {}: {why}", self.url)
+            }
+            _ => format!(
+                "gRPC {:?} from {}: {}",
+                status.code(),
+                self.url,
+                status.message()
+            ),
+        };
         if let Some(key) = self.key.as_deref().filter(|k| !k.is_empty()) {
             message = message.replace(key, "***");
         }
-        let error = Error::new(kind, message)
+        let mut error = Error::new(kind, message)
             .with_store(Store::Weaviate)
             .with_operation("grpc_search")
             .with_target(target.to_owned());
+        if transport.is_some() {
+            // A local (transport) failure: keep its cause chain.
+            error = error.with_source(TransportCause(status.clone()));
+        }
         if matches!(status.code(), Code::Unavailable | Code::ResourceExhausted) {
             error.temporary()
         } else {
             error
         }
+    }
+}
+
+/// The cause chain under a gRPC status that tonic made from a transport
+/// failure (connection refused, connect timeout), shown without the
+/// status's message and metadata.
+struct TransportCause(tonic::Status);
+
+impl fmt::Display for TransportCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "gRPC transport failure ({:?})", self.0.code())
+    }
+}
+
+impl fmt::Debug for TransportCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)?;
+        if let Some(cause) = std::error::Error::source(&self.0) {
+            write!(f, ": {cause:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
     }
 }
 
@@ -398,6 +581,66 @@ mod tests {
             .await
             .expect_err("no server");
         assert_eq!(err.kind(), ErrorKind::Connect);
+    }
+
+    /// Every message in the error's `source()` chain, lowercased.
+    fn chain(err: &Error) -> String {
+        let mut out = Vec::new();
+        let mut next = std::error::Error::source(err);
+        while let Some(cause) = next {
+            out.push(cause.to_string().to_lowercase());
+            next = cause.source();
+        }
+        out.join(" | ")
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoints_fail_within_the_connect_timeout_with_the_cause() {
+        use ai_data_testkit::unreachable::{closed_port, Blackhole};
+        let key = "grpc-connect-secret-77";
+        let timeout = Duration::from_millis(1200);
+        let hole = Blackhole::new().expect("blackhole");
+        let closed = closed_port().expect("closed port");
+        for (addr, cause, waits) in [(closed, "refused", false), (hole.addr(), "elapsed", true)] {
+            let config = WeaviateConfig::from_url(&format!("http://{addr}"))
+                .expect("url")
+                .with_grpc_url(format!("http://{addr}"))
+                .with_connect_timeout(timeout)
+                .with_api_key(key);
+            assert!(config.request_timeout > timeout * 4);
+            let channel = GrpcSearch::new(&config).expect("lazy channel");
+            let started = std::time::Instant::now();
+            let err = tokio::time::timeout(
+                timeout * 10,
+                channel.search(search_request(&parts(None), ServerVersion::PLATFORM)),
+            )
+            .await
+            .expect("bounded by the connect timeout")
+            .expect_err("unreachable");
+            let elapsed = started.elapsed();
+            let causes = chain(&err);
+            assert_eq!(err.kind(), ErrorKind::Connect, "{addr}: {err}");
+            assert!(err.is_retryable() && is_unavailable(&err), "{err}");
+            assert!(
+                elapsed < timeout + Duration::from_millis(750),
+                "{addr}: {elapsed:?}: {err}"
+            );
+            assert_eq!(
+                elapsed >= timeout.mul_f64(0.8),
+                waits,
+                "{addr}: {elapsed:?}"
+            );
+            assert!(causes.contains(cause), "{addr}: {err} / {causes}");
+            let said = if waits {
+                "within the connect timeout of 1.2s"
+            } else {
+                "refused"
+            };
+            assert!(err.message().contains(said), "{addr}: {err}");
+            let shown = format!("{err} {err:?} {causes}");
+            assert!(!shown.contains(key), "{shown}");
+            assert!(shown.contains(&addr.to_string()), "{shown}");
+        }
     }
 
     #[test]

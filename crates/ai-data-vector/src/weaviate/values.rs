@@ -46,9 +46,13 @@ pub fn encode_text(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// A timestamp as Weaviate's `date` takes it: RFC 3339 in UTC.
+/// A timestamp as Weaviate's `date` takes it: RFC 3339 in UTC, at whole
+/// microseconds (the digits below dropped, see
+/// [`crate::filter::truncate_to_micros`]): stored values and filter values
+/// both go through here, so Weaviate compares at the precision every
+/// backend does.
 pub fn format_date(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    crate::filter::truncate_to_micros(*t).to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// The stored property value of a declared field's payload value (already
