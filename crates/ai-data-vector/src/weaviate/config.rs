@@ -15,9 +15,9 @@ pub const DEFAULT_GRPC_PORT: u16 = 50051;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Objects per `POST /v1/batch/objects` request.
 pub const DEFAULT_BATCH_SIZE: usize = 200;
-/// The largest gRPC `Search` reply read, in bytes: 104,858,000, the
-/// message size Weaviate's own clients allow (and its server's
-/// `GRPC_MAX_MESSAGE_SIZE` default), instead of tonic's 4 MiB.
+/// The largest gRPC `Search` reply read, in bytes: 104,858,000 (about
+/// 100 MiB, the message size Weaviate's own clients allow) instead of
+/// tonic's 4 MiB.
 pub const DEFAULT_GRPC_MAX_MESSAGE_SIZE: usize = 104_858_000;
 /// The largest REST / GraphQL reply body read, in bytes (256 MiB): a
 /// GraphQL search of 10,000 hits with 1536-d vectors is about 170 MB of JSON.
