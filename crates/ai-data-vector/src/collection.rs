@@ -194,7 +194,8 @@ pub enum FieldKind {
     Float,
     /// Boolean.
     Bool,
-    /// Instant in time (UTC), stored as RFC 3339 text.
+    /// Instant in time (UTC), stored as RFC 3339 text; filters compare it
+    /// at whole microseconds on every backend (see [`crate::filter`]).
     Timestamp,
     /// List of texts; filtered with `ContainsAny`.
     TextList,

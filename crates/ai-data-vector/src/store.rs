@@ -100,7 +100,18 @@ pub trait VectorStore: Send + Sync + Debug {
     async fn count(&self, collection: &str, filter: Option<&Filter>) -> Result<u64>;
 
     /// The `query.k` records nearest to `query.vector` that match the filter
-    /// and threshold, sorted by ascending distance (ties by id).
+    /// and threshold, sorted by ascending distance, equal distances by
+    /// ascending id.
+    ///
+    /// - Fewer than `k` hits only when fewer than `k` records match the
+    ///   filter (and threshold): a selective filter still gives `k` hits.
+    /// - With an exact index (and on `MemoryStore`, whatever the index) the
+    ///   hits are exactly the `k` nearest, and when `k` cuts through records
+    ///   at an equal distance those with the smallest ids are kept
+    ///   (`MemoryStore`, `PgVectorStore`; a Weaviate `flat` index cuts such a
+    ///   tie as the server does). An approximate index (HNSW, IVFFlat) may
+    ///   return other near records (recall below 1) but still sorts them by
+    ///   distance, then id.
     async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>>;
 }
 

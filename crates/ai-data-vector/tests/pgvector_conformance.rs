@@ -492,7 +492,11 @@ async fn a_collection_recreated_by_another_store_is_read_with_its_new_spec() {
     assert!(a.ensure_collection(&old).await.expect("create"));
     a.upsert(
         "shared",
-        &[tagged("x", vec![0.0, 0.0], serde_json::json!({"lang": "en", "title": "de"}))],
+        &[tagged(
+            "x",
+            vec![0.0, 0.0],
+            serde_json::json!({"lang": "en", "title": "de"}),
+        )],
     )
     .await
     .expect("upsert");
@@ -510,9 +514,21 @@ async fn a_collection_recreated_by_another_store_is_read_with_its_new_spec() {
     b.upsert(
         "shared",
         &[
-            tagged("y", vec![1.0, 0.0], serde_json::json!({"lang": "en", "title": "fr"})),
-            tagged("z", vec![2.0, 0.0], serde_json::json!({"lang": "de", "title": "en"})),
-            tagged("v", vec![3.0, 0.0], serde_json::json!({"lang": "en", "title": "it"})),
+            tagged(
+                "y",
+                vec![1.0, 0.0],
+                serde_json::json!({"lang": "en", "title": "fr"}),
+            ),
+            tagged(
+                "z",
+                vec![2.0, 0.0],
+                serde_json::json!({"lang": "de", "title": "en"}),
+            ),
+            tagged(
+                "v",
+                vec![3.0, 0.0],
+                serde_json::json!({"lang": "en", "title": "it"}),
+            ),
         ],
     )
     .await
@@ -523,7 +539,10 @@ async fn a_collection_recreated_by_another_store_is_read_with_its_new_spec() {
         "lang = en is y and v (z has title = en)"
     );
     let hits = a
-        .search("shared", &SearchQuery::new(vec![0.0, 0.0], 5).with_filter(en))
+        .search(
+            "shared",
+            &SearchQuery::new(vec![0.0, 0.0], 5).with_filter(en),
+        )
         .await
         .expect("search");
     assert_eq!(
@@ -578,10 +597,7 @@ async fn a_collection_recreated_by_another_store_is_read_with_its_new_spec() {
             .await
             .map(|_| ()),
     ] {
-        assert_eq!(
-            result.expect_err("dropped").kind(),
-            ErrorKind::NotFound
-        );
+        assert_eq!(result.expect_err("dropped").kind(), ErrorKind::NotFound);
     }
 }
 

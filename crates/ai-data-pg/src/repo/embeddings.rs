@@ -1,15 +1,12 @@
 //! `data_platform.text_embeddings`: 1536-d cosine embeddings with an HNSW index.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use ai_data_core::{Error, Result};
 use chrono::{DateTime, Utc};
 use pgvector::Vector;
 use sqlx::{FromRow, PgConnection};
 
 use crate::error::SqlxResultExt;
-use crate::knn::{KnnQuery, KnnScan};
+use crate::knn::{KnnQuery, KnnRows, KnnScan};
 use crate::{PgDatabase, ReadFrom};
 
 const TABLE: &str = "data_platform.text_embeddings";
@@ -169,11 +166,13 @@ impl TextEmbeddingRepo {
     /// dataset; `k` from 1 to 1,000.
     ///
     /// The query is `ORDER BY embedding <=> $1 LIMIT $2`, the shape the HNSW
-    /// index serves, run through [`KnnScan`](crate::knn::KnnScan): a `k`
-    /// above 40 raises `hnsw.ef_search` to `k`, a dataset filter scans the
-    /// index iteratively, both for this transaction only, and an answer
-    /// shorter than `k` is re-run exactly. So the search returns `k` rows
-    /// when `k` rows (of the dataset) exist, nearest first.
+    /// index serves, run through [`KnnScan`] (the mechanism
+    /// `ai-data-vector`'s `PgVectorStore` uses too): a `k` above 40 raises
+    /// `hnsw.ef_search` to `k`, a dataset filter scans the index
+    /// iteratively (`relaxed_order`, its candidates re-sorted), both for
+    /// this transaction only, and an index scan that comes up short is
+    /// re-run exactly. So the search returns `k` rows when `k` rows (of the
+    /// dataset) exist, nearest first, equal distances by id.
     pub async fn search(
         &self,
         query: &[f32],
@@ -207,13 +206,14 @@ impl TextEmbeddingRepo {
             candidates: i64::try_from(scan.candidates()).unwrap_or(i64::MAX),
             dataset_id,
         };
-        let mut hits = self
+        let rows = self
             .db
             .read(self.reads, |pool| {
                 let (scan, knn) = (&scan, &knn);
                 async move { scan.run(&pool, knn).await.op("search embeddings", TABLE) }
             })
             .await?;
+        let mut hits: Vec<TextEmbeddingHit> = rows.into_iter().map(|r| r.hit).collect();
         // Relaxed iterative scans may return rows slightly out of order.
         hits.sort_by(|a, b| {
             a.distance
@@ -265,23 +265,24 @@ struct Knn {
     dataset_id: Option<i32>,
 }
 
-impl KnnQuery for Knn {
-    type Row = TextEmbeddingHit;
+/// A hit and, for a filtered search, how many candidates the index scan
+/// yielded (the same on every row).
+#[derive(FromRow)]
+struct KnnRow {
+    #[sqlx(flatten)]
+    hit: TextEmbeddingHit,
+    #[sqlx(default)]
+    found: Option<i64>,
+}
 
-    fn fetch<'c>(
-        &'c self,
-        conn: &'c mut PgConnection,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = std::result::Result<Vec<TextEmbeddingHit>, sqlx::Error>>
-                + Send
-                + 'c,
-        >,
-    > {
+impl KnnQuery for Knn {
+    type Row = KnnRow;
+
+    fn fetch<'c>(&'c self, conn: &'c mut PgConnection) -> KnnRows<'c, KnnRow> {
         Box::pin(async move {
             match self.dataset_id {
                 None => {
-                    sqlx::query_as::<_, TextEmbeddingHit>(
+                    sqlx::query_as::<_, KnnRow>(
                         "SELECT id, dataset_id, record_id, text_content, created_at, \
                          embedding <=> $1 AS distance FROM data_platform.text_embeddings \
                          ORDER BY embedding <=> $1 LIMIT $2",
@@ -292,13 +293,15 @@ impl KnnQuery for Knn {
                     .await
                 }
                 Some(dataset) => {
-                    // The candidates of the relaxed-order scan, then the best k.
-                    sqlx::query_as::<_, TextEmbeddingHit>(
+                    // The candidates of the relaxed-order scan, then the
+                    // best k, and how many candidates there were.
+                    sqlx::query_as::<_, KnnRow>(
                         "WITH c AS MATERIALIZED (\
                            SELECT id, dataset_id, record_id, text_content, created_at, \
                            embedding <=> $1 AS distance FROM data_platform.text_embeddings \
                            WHERE dataset_id = $3 ORDER BY embedding <=> $1 LIMIT $4) \
-                         SELECT * FROM c ORDER BY distance + 0, id LIMIT $2",
+                         SELECT *, (SELECT count(*) FROM c) AS found \
+                         FROM c ORDER BY distance + 0, id LIMIT $2",
                     )
                     .bind(&self.vector)
                     .bind(i64::from(self.k))
@@ -309,6 +312,17 @@ impl KnnQuery for Knn {
                 }
             }
         })
+    }
+
+    fn found(&self, rows: &[KnnRow]) -> usize {
+        match self.dataset_id {
+            None => rows.len(),
+            Some(_) => rows
+                .first()
+                .and_then(|r| r.found)
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0),
+        }
     }
 }
 

@@ -51,7 +51,7 @@ pub async fn ties_break_by_id(store: &dyn VectorStore, name_prefix: &str) {
     // Written largest id first (so storage order is the reverse of id
     // order), the tied ones in two batches.
     let mut all: Vec<Record> = near.iter().chain(&tied).chain(&far).cloned().collect();
-    all.sort_by(|a, b| b.id.cmp(&a.id));
+    all.sort_by_key(|r| std::cmp::Reverse(r.id));
     let (first, second) = all.split_at(all.len() / 2);
     for batch in [second, first] {
         let report = must(store.upsert(&name, batch).await, "upsert");

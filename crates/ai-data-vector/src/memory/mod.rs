@@ -29,6 +29,10 @@ use table::Table;
 ///   a bounded top-k heap, and scans over 4 MiB of vectors are split across
 ///   threads. The winners' distances are then recomputed in `f64`
 ///   ([`crate::distance::distance`]), so they are exact to `f32` precision.
+/// - **Ties** go by id: when `k` cuts through records at an equal distance,
+///   the smallest ids are kept, whatever order the records were written in
+///   (candidates within `f32` rounding of the `k`-th are re-ranked by their
+///   exact distance, then id).
 /// - **Filters** are evaluated in memory with [`crate::filter::matches`].
 /// - **Thread-safe**: a lock per collection (many readers or one writer);
 ///   large upserts take the write lock once per `max_batch_size` chunk.

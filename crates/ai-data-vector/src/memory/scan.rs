@@ -288,7 +288,9 @@ mod tests {
 
     #[test]
     fn heap_keeps_k_smallest_with_id_tiebreak_and_near_ties() {
-        let ids: Vec<RecordId> = (0..6).map(|i| RecordId::from_key(&format!("r{i}"))).collect();
+        let ids: Vec<RecordId> = (0..6)
+            .map(|i| RecordId::from_key(&format!("r{i}")))
+            .collect();
         let mut top = TopK::new(3, f32::INFINITY);
         for (score, row) in [(5.0, 0), (1.0, 1), (3.0, 2), (1.0, 3), (0.5, 4), (3.0, 5)] {
             top.push(score, row, &ids);
@@ -314,7 +316,11 @@ mod tests {
         }
         let mut rows: Vec<usize> = cut(near.into_vec(), 2).iter().map(|c| c.row).collect();
         rows.sort_unstable();
-        assert_eq!(rows, vec![0, 1, 2], "2.00001 is within rounding slack of 2.0");
+        assert_eq!(
+            rows,
+            vec![0, 1, 2],
+            "2.00001 is within rounding slack of 2.0"
+        );
         let mut limited = TopK::new(10, 2.0);
         for (score, row) in [(5.0, 0), (1.0, 1), (2.0, 2), (2.5, 3)] {
             limited.push(score, row, &ids);

@@ -41,7 +41,7 @@ use std::sync::{Arc, RwLock};
 
 use ai_data_core::observe::Operation;
 use ai_data_core::{ErrorKind, Store};
-use ai_data_pg::knn::{KnnQuery, KnnScan};
+use ai_data_pg::knn::{KnnQuery, KnnRows, KnnScan};
 use ai_data_pg::{map_sqlx, PgDatabase, ReadFrom};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -258,9 +258,12 @@ impl PgVectorStore {
     ///
     /// Observed as the operation `explain_search` (target: the collection).
     pub async fn explain_search(&self, collection: &str, query: &SearchQuery) -> Result<String> {
-        observe("explain_search", collection)
-            .run(self.explain_search_in(collection, query))
-            .await
+        let explain = self.fresh(
+            collection,
+            || self.explain_search_in(collection, query),
+            |_| false,
+        );
+        observe("explain_search", collection).run(explain).await
     }
 
     async fn explain_search_in(&self, collection: &str, query: &SearchQuery) -> Result<String> {
@@ -538,11 +541,13 @@ impl PgVectorStore {
         let done = match &selector {
             Selector::Ids(ids) => {
                 let uuids: Vec<Uuid> = ids.iter().map(|id| *id.as_uuid()).collect();
-                sqlx::query(&format!("DELETE FROM {table} WHERE {guard} AND id = ANY($2)"))
-                    .bind(known.table)
-                    .bind(&uuids)
-                    .execute(self.pool())
-                    .await
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE {guard} AND id = ANY($2)"
+                ))
+                .bind(known.table)
+                .bind(&uuids)
+                .execute(self.pool())
+                .await
             }
             Selector::Filter(filter) => {
                 let cond = translate(spec, filter, 2)?;
@@ -650,9 +655,7 @@ impl VectorStore for PgVectorStore {
 
     async fn get(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
         let get = self.fresh(collection, || self.get_in(collection, ids), |_| false);
-        observe("get", collection)
-            .run_counted(get, Vec::len)
-            .await
+        observe("get", collection).run_counted(get, Vec::len).await
     }
 
     async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
@@ -790,12 +793,16 @@ impl SearchPlan {
         // Without a vector index the scan is exact, and ties at the cut go
         // by id, as the trait promises. A filtered HNSW scan yields its
         // `ef_search` candidates ($2) roughly nearest first; the best `k`
-        // of them (the last parameter) are kept.
+        // of them (the last parameter) are kept, and their number tells
+        // whether the index ran dry (see `KnnQuery::found`).
         let ties = if spec.index.is_exact() { ", id" } else { "" };
-        let inner = format!("SELECT {columns} FROM {table}{condition} ORDER BY embedding {op} $1{ties} LIMIT $2");
+        let inner = format!(
+            "SELECT {columns} FROM {table}{condition} ORDER BY embedding {op} $1{ties} LIMIT $2"
+        );
         let sql = if scan.candidates() > query.k {
             format!(
-                "WITH c AS MATERIALIZED ({inner}) SELECT * FROM c ORDER BY distance + 0, id LIMIT ${}",
+                "WITH c AS MATERIALIZED ({inner}) SELECT *, (SELECT count(*) FROM c) AS found \
+                 FROM c ORDER BY distance + 0, id LIMIT ${}",
                 4 + binds.len()
             )
         } else {
@@ -828,10 +835,7 @@ impl KnnQuery for SearchPlan {
     /// Boxed so the future's `Send`-ness is checked here, once, with
     /// concrete lifetimes (sqlx's executor bounds defeat the inference
     /// through `async_trait` otherwise).
-    fn fetch<'c>(
-        &'c self,
-        conn: &'c mut PgConnection,
-    ) -> Pin<Box<dyn Future<Output = RowsResult> + Send + 'c>> {
+    fn fetch<'c>(&'c self, conn: &'c mut PgConnection) -> KnnRows<'c, sqlx::postgres::PgRow> {
         Box::pin(async move {
             let query = sqlx::query(&self.sql)
                 .bind(&self.vector)
@@ -846,6 +850,16 @@ impl KnnQuery for SearchPlan {
                 query.fetch_all(conn).await
             }
         })
+    }
+
+    fn found(&self, rows: &[sqlx::postgres::PgRow]) -> usize {
+        if self.candidates <= self.k {
+            return rows.len();
+        }
+        rows.first()
+            .and_then(|row| row.try_get::<i64, _>("found").ok())
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
     }
 }
 
