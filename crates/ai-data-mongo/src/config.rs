@@ -13,12 +13,18 @@ use ai_data_core::{
     ConnectionConfig, EnvSource, Error, ExposeSecret, Result, SecretString, Store, TlsMode,
 };
 
+use crate::bootstrap::SEED_APP_USER;
+
 /// The platform's database (seed §3).
 pub const DEFAULT_DATABASE: &str = "ai_platform";
 
 /// How long the driver looks for a suitable server before an operation
 /// fails with [`ai_data_core::ErrorKind::Connect`] (the driver's default).
 pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Replication lag above which the health check warns: the seed's
+/// `MongoDBReplicationLag` alert (a SECONDARY more than 60 s behind).
+pub const DEFAULT_REPLICATION_LAG_ALERT: Duration = Duration::from_secs(60);
 
 /// Lifetime of `task_status_cache` entries after their last update (the
 /// seed's TTL index: `expireAfterSeconds: 86400`).
@@ -36,6 +42,8 @@ struct MongoExtra {
     server_selection_timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     task_status_ttl: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    replication_lag_alert: Option<Duration>,
 }
 
 /// Settings for one MongoDB deployment and the platform database in it.
@@ -47,18 +55,19 @@ struct MongoExtra {
 /// | variable | meaning |
 /// |---|---|
 /// | `AI_DATA_MONGO_URL` | `mongodb://` or `mongodb+srv://` URL; its query options are honoured |
-/// | `AI_DATA_MONGO_HOST`, `_PORT`, `_DATABASE`, `_USER` | override the URL's parts (database default `ai_platform`) |
+/// | `AI_DATA_MONGO_HOST`, `_PORT`, `_DATABASE`, `_USER` | override the URL's parts (database default `ai_platform`; user default, when a password is configured: the seed's `ai_platform_user`) |
 /// | `AI_DATA_MONGO_HOSTS` | seed list `h1:27017,h2:27017` (the shared URL parser takes one host) |
 /// | `AI_DATA_MONGO_PASSWORD`, `_PASSWORD_FILE`, or `mongodb-password` in `AI_DATA_SECRETS_DIR` | password |
-/// | `AI_DATA_MONGO_AUTH_SOURCE` | database holding the user; default: the URL's `authSource`, else the configured database, else `admin` |
+/// | `AI_DATA_MONGO_AUTH_SOURCE` | database holding the user; default: the URL's `authSource`, else the configured database, else `admin` (`ai_platform` for the default user) |
 /// | `AI_DATA_MONGO_REPLICA_SET` | replica set name (the seed uses `rs0`) |
 /// | `AI_DATA_MONGO_DIRECT_CONNECTION` | `true` to talk to one node only |
 /// | `AI_DATA_MONGO_APP_NAME` | shown in the server's logs and `currentOp` |
 /// | `AI_DATA_MONGO_SERVER_SELECTION_TIMEOUT` | e.g. `5s` (default 30 s) |
-/// | `AI_DATA_MONGO_CONNECT_TIMEOUT` | e.g. `5s` (default 10 s) |
+/// | `AI_DATA_MONGO_CONNECT_TIMEOUT` | e.g. `5s` (default 10 s): opening one connection; [`MongoStore::connect`](crate::MongoStore::connect) fails after it when no server answers |
 /// | `AI_DATA_MONGO_TLS_MODE`, `_TLS_CA_FILE` | see below |
 /// | `AI_DATA_MONGO_POOL_MAX_SIZE`, `_POOL_MIN_IDLE`, `_POOL_IDLE_TIMEOUT` | driver pool: `maxPoolSize`, `minPoolSize`, `maxIdleTime` |
 /// | `AI_DATA_MONGO_TASK_STATUS_TTL` | TTL of `task_status_cache` (default `24h`, the seed's 86400 s) |
+/// | `AI_DATA_MONGO_REPLICATION_LAG_ALERT` | lag of a SECONDARY above which the health check warns (default `60s`, the seed's alert) |
 ///
 /// TLS modes: `disable` turns TLS off; `require` encrypts without checking
 /// the certificate; `verify-full` checks the chain (against the CA file
@@ -66,6 +75,12 @@ struct MongoExtra {
 /// has no opportunistic TLS); `verify-ca` (chain but not host name) needs
 /// the OpenSSL driver build and is refused. `_POOL_ACQUIRE_TIMEOUT` and
 /// `_POOL_MAX_LIFETIME` have no MongoDB driver equivalent and are ignored.
+///
+/// A password without a user (the seed's whole Secret mounted as
+/// `AI_DATA_SECRETS_DIR`, no `AI_DATA_MONGO_USER`) logs in as the seed's
+/// application user `ai_platform_user`, whose password the seed's
+/// `mongodb-password` is, in the database it is created in (`ai_platform`
+/// unless another database is configured); see [`MongoConfig::username`].
 ///
 /// `Debug` and `Display` never show the password.
 ///
@@ -104,6 +119,8 @@ pub struct MongoConfig {
     pub server_selection_timeout: Duration,
     /// TTL of `task_status_cache` documents, used by the bootstrap.
     pub task_status_ttl: Duration,
+    /// Replication lag above which the health check warns.
+    pub replication_lag_alert: Duration,
 }
 
 impl MongoConfig {
@@ -118,6 +135,7 @@ impl MongoConfig {
             app_name: None,
             server_selection_timeout: DEFAULT_SERVER_SELECTION_TIMEOUT,
             task_status_ttl: DEFAULT_TASK_STATUS_TTL,
+            replication_lag_alert: DEFAULT_REPLICATION_LAG_ALERT,
         }
     }
 
@@ -148,6 +166,9 @@ impl MongoConfig {
                 .server_selection_timeout
                 .unwrap_or(DEFAULT_SERVER_SELECTION_TIMEOUT),
             task_status_ttl: extra.task_status_ttl.unwrap_or(DEFAULT_TASK_STATUS_TTL),
+            replication_lag_alert: extra
+                .replication_lag_alert
+                .unwrap_or(DEFAULT_REPLICATION_LAG_ALERT),
         })
     }
 
@@ -211,6 +232,13 @@ impl MongoConfig {
     #[must_use]
     pub fn with_task_status_ttl(mut self, ttl: Duration) -> Self {
         self.task_status_ttl = ttl;
+        self
+    }
+
+    /// Set the replication lag above which the health check warns.
+    #[must_use]
+    pub fn with_replication_lag_alert(mut self, lag: Duration) -> Self {
+        self.replication_lag_alert = lag;
         self
     }
 
@@ -292,17 +320,23 @@ impl MongoConfig {
         Ok(options)
     }
 
+    /// The user to log in as: the configured one (`AI_DATA_MONGO_USER` or
+    /// the URL's), else, when a password is configured, the seed's
+    /// application user [`SEED_APP_USER`] (`ai_platform_user`): the seed's
+    /// Secret key `mongodb-password` is that user's password.
+    pub fn username(&self) -> Option<String> {
+        self.connection.effective_username().or_else(|| {
+            self.connection
+                .secret
+                .is_some()
+                .then(|| SEED_APP_USER.to_owned())
+        })
+    }
+
     fn credential(&self, from_url: Option<Credential>) -> Result<Option<Credential>> {
         let conn = &self.connection;
-        let username = conn.effective_username();
-        let Some(username) = username else {
-            if conn.secret.is_some() {
-                return Err(Error::config(
-                    "a MongoDB password is configured but no user: set AI_DATA_MONGO_USER \
-                     or put the user in AI_DATA_MONGO_URL",
-                )
-                .with_store(Store::Mongo));
-            }
+        let configured = conn.effective_username().is_some();
+        let Some(username) = self.username() else {
             return Ok(from_url);
         };
         let mut credential = from_url.unwrap_or_default();
@@ -312,7 +346,9 @@ impl MongoConfig {
             .auth_source
             .clone()
             .or(credential.source)
-            .or_else(|| conn.effective_database().map(str::to_owned));
+            .or_else(|| conn.effective_database().map(str::to_owned))
+            // The seed creates its application user in the platform database.
+            .or_else(|| (!configured).then(|| self.database().to_owned()));
         Ok(Some(credential))
     }
 
@@ -440,7 +476,7 @@ impl fmt::Display for MongoConfig {
         let conn = &self.connection;
         let scheme = conn.url.as_ref().map_or("mongodb", |u| u.scheme());
         write!(f, "{scheme}://")?;
-        if let Some(user) = conn.effective_username() {
+        if let Some(user) = self.username() {
             f.write_str(&user)?;
             if conn.secret.is_some() {
                 f.write_str(":***")?;
@@ -484,7 +520,7 @@ impl fmt::Debug for MongoConfig {
         f.debug_struct("MongoConfig")
             .field("endpoint", &self.to_string())
             .field("database", &self.database())
-            .field("username", &conn.effective_username())
+            .field("username", &self.username())
             .field("password", &conn.secret.as_ref().map(|_| "***"))
             .field("hosts", &self.hosts)
             .field("auth_source", &self.auth_source)
@@ -496,6 +532,7 @@ impl fmt::Debug for MongoConfig {
             .field("tls", &conn.tls)
             .field("pool", &conn.pool)
             .field("task_status_ttl", &self.task_status_ttl)
+            .field("replication_lag_alert", &self.replication_lag_alert)
             .finish()
     }
 }
@@ -709,16 +746,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn password_without_user_is_a_config_error() {
+    async fn password_without_user_is_the_seed_app_users() {
         let c = MongoConfig::from_env_source(&env(&[
             ("AI_DATA_MONGO_HOST", "h"),
             ("AI_DATA_MONGO_PASSWORD", SECRET),
         ]))
         .expect("loads");
-        let err = c.client_options().await.expect_err("no user");
-        assert_eq!(err.kind(), ErrorKind::Config);
-        assert!(err.message().contains("AI_DATA_MONGO_USER"));
-        assert!(!format!("{err} {err:?}").contains(SECRET));
+        assert_hidden(&c);
+        let cred = c.client_options().await.expect("options").credential;
+        let cred = cred.expect("credential");
+        assert_eq!(cred.username.as_deref(), Some(SEED_APP_USER));
+        assert_eq!(cred.source.as_deref(), Some(DEFAULT_DATABASE));
+        // In another configured database, that database.
+        let c = c.with_database("tenant_a");
+        let cred = c.client_options().await.expect("options").credential;
+        assert_eq!(cred.and_then(|c| c.source).as_deref(), Some("tenant_a"));
     }
 
     #[tokio::test]

@@ -16,7 +16,8 @@ use crate::MongoStore;
 
 /// The seed's `MongoDBReplicationLag` alert (section 8): a SECONDARY more
 /// than this many milliseconds (60 s) behind the PRIMARY.
-pub(crate) const REPLICATION_LAG_ALERT_MILLIS: i64 = 60_000;
+#[cfg(test)]
+const REPLICATION_LAG_ALERT_MILLIS: i64 = 60_000;
 
 /// `hello` of the server `db` is on.
 async fn hello(db: &Database) -> Result<Document> {
@@ -116,14 +117,15 @@ pub(crate) fn replication_lag(status: &Document) -> ReplicationLag {
     }
 }
 
-/// The seed's alert condition: a warning when the lag is above 60 s.
-pub(crate) fn replication_lag_warning(max_lag_millis: i64) -> Option<String> {
-    (max_lag_millis > REPLICATION_LAG_ALERT_MILLIS).then(|| {
+/// The seed's alert condition: a warning when the lag is above
+/// `alert_millis` (the seed: 60 s).
+pub(crate) fn replication_lag_warning(max_lag_millis: i64, alert_millis: i64) -> Option<String> {
+    (max_lag_millis > alert_millis).then(|| {
         format!(
             "MongoDB: a SECONDARY is {} s behind the PRIMARY (alert above {} s, the seed's \
              MongoDBReplicationLag)",
             Seconds(max_lag_millis),
-            Seconds(REPLICATION_LAG_ALERT_MILLIS)
+            Seconds(alert_millis)
         )
     })
 }
@@ -152,6 +154,7 @@ impl fmt::Display for Seconds {
 async fn with_replication_lag(
     admin: &Database,
     hello: &Document,
+    alert_millis: i64,
     report: HealthReport,
 ) -> Result<HealthReport> {
     const UNAVAILABLE: &str = "replication_lag";
@@ -197,7 +200,7 @@ async fn with_replication_lag(
                 )
                 .with_detail("replica_set_members", members.to_string())
                 .with_detail("replica_set_secondaries", secondaries.to_string());
-            match replication_lag_warning(max_lag_millis) {
+            match replication_lag_warning(max_lag_millis, alert_millis) {
                 Some(warning) => report.with_warning(warning),
                 None => report,
             }
@@ -218,7 +221,9 @@ impl MongoStore {
     /// the largest lag of a SECONDARY behind the PRIMARY
     /// (`replication_lag_seconds`, with `replica_set_members` and
     /// `replica_set_secondaries`), with a warning above 60 s (the seed's
-    /// `MongoDBReplicationLag` alert). When the lag cannot be measured
+    /// `MongoDBReplicationLag` alert; see
+    /// [`MongoStore::with_replication_lag_alert`] and
+    /// `AI_DATA_MONGO_REPLICATION_LAG_ALERT`). When the lag cannot be measured
     /// (standalone server, mongos, command refused or not supported, no
     /// PRIMARY) the detail `replication_lag` says why, without a warning.
     ///
@@ -258,7 +263,9 @@ impl MongoStore {
         if let Ok(set) = hello.get_str("setName") {
             report = report.with_detail("replica_set", set);
         }
-        with_replication_lag(&admin, &hello, report).await
+        let alert_millis =
+            i64::try_from(self.replication_lag_alert.as_millis()).unwrap_or(i64::MAX);
+        with_replication_lag(&admin, &hello, alert_millis, report).await
     }
 }
 
@@ -409,12 +416,21 @@ mod tests {
 
     #[test]
     fn warns_only_above_sixty_seconds() {
-        assert_eq!(replication_lag_warning(0), None);
-        assert_eq!(replication_lag_warning(59_999), None);
-        assert_eq!(replication_lag_warning(60_000), None);
-        let above = replication_lag_warning(60_001).expect("above");
+        assert_eq!(
+            replication_lag_warning(0, REPLICATION_LAG_ALERT_MILLIS),
+            None
+        );
+        assert_eq!(
+            replication_lag_warning(59_999, REPLICATION_LAG_ALERT_MILLIS),
+            None
+        );
+        assert_eq!(
+            replication_lag_warning(60_000, REPLICATION_LAG_ALERT_MILLIS),
+            None
+        );
+        let above = replication_lag_warning(60_001, REPLICATION_LAG_ALERT_MILLIS).expect("above");
         assert!(above.contains("60.001 s behind"), "{above}");
-        let warning = replication_lag_warning(61_000).expect("above");
+        let warning = replication_lag_warning(61_000, REPLICATION_LAG_ALERT_MILLIS).expect("above");
         assert!(warning.contains("61 s behind"), "{warning}");
         assert!(warning.contains("alert above 60 s"), "{warning}");
         assert!(warning.contains("MongoDBReplicationLag"), "{warning}");
@@ -435,7 +451,7 @@ mod tests {
             let report = HealthReport::measure(Store::Mongo, async { Ok(None) })
                 .await
                 .expect("report");
-            let report = with_replication_lag(&admin, &hello, report)
+            let report = with_replication_lag(&admin, &hello, REPLICATION_LAG_ALERT_MILLIS, report)
                 .await
                 .expect("no error");
             let detail = &report.details["replication_lag"];

@@ -55,7 +55,8 @@ pub use bootstrap::{
     SEED_READ_ONLY_USER, SYSTEM_LOGS, TASK_STATUS_CACHE,
 };
 pub use config::{
-    MongoConfig, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT, DEFAULT_TASK_STATUS_TTL,
+    MongoConfig, DEFAULT_DATABASE, DEFAULT_REPLICATION_LAG_ALERT, DEFAULT_SERVER_SELECTION_TIMEOUT,
+    DEFAULT_TASK_STATUS_TTL,
 };
 pub use configurations::{ActivationMode, Configuration, ConfigurationRepo, NewConfiguration};
 pub use error::{from_driver_error, server_code};

@@ -1,17 +1,22 @@
 //! [`MongoStore`]: the shared client, the platform database, and the
 //! repositories on it.
 
-use std::sync::Arc;
+use std::future::IntoFuture;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use mongodb::bson::doc;
+use mongodb::event::sdam::SdamEvent;
+use mongodb::event::EventHandler;
+use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
+use tokio::sync::Notify;
 
 use ai_data_core::observe::Operation;
-use ai_data_core::{Result, Store};
+use ai_data_core::{Error, ErrorKind, Result, Store};
 
 use crate::bootstrap::{Bootstrap, BootstrapReport};
-use crate::config::{MongoConfig, DEFAULT_TASK_STATUS_TTL};
+use crate::config::{MongoConfig, DEFAULT_REPLICATION_LAG_ALERT, DEFAULT_TASK_STATUS_TTL};
 use crate::error::map_err;
 use crate::pool::PoolGauges;
 use crate::{ConfigurationRepo, SystemLogRepo, TaskStatusRepo};
@@ -36,24 +41,113 @@ pub struct MongoStore {
     client: Client,
     database: Database,
     task_status_ttl: Duration,
+    pub(crate) replication_lag_alert: Duration,
+}
+
+/// What the driver's server monitors have seen: whether any server
+/// answered, and the latest failure. Fed by SDAM heartbeat events; used by
+/// [`MongoStore::connect`] to tell "nobody answers" (fail at the connect
+/// timeout) from "servers answer but none is suitable yet" (wait for the
+/// server-selection timeout).
+#[derive(Debug, Default)]
+struct Reachability {
+    seen: Mutex<Seen>,
+    changed: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    answered: bool,
+    failure: Option<mongodb::error::Error>,
+}
+
+impl Reachability {
+    fn handler(this: Arc<Reachability>) -> EventHandler<SdamEvent> {
+        EventHandler::callback(move |event: SdamEvent| {
+            let mut seen = this.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            match event {
+                SdamEvent::ServerHeartbeatSucceeded(_) => seen.answered = true,
+                SdamEvent::ServerHeartbeatFailed(e) => seen.failure = Some(e.failure),
+                _ => return,
+            }
+            drop(seen);
+            this.changed.notify_waiters();
+        })
+    }
+
+    fn answered(&self) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .answered
+    }
+
+    fn failure(&self) -> Option<mongodb::error::Error> {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .failure
+            .clone()
+    }
+
+    /// The latest failure, waiting up to `grace` for one (a monitor whose
+    /// attempt ends at the same deadline as the caller's reports just after).
+    async fn failure_within(&self, grace: Duration) -> Option<mongodb::error::Error> {
+        let wait = async {
+            loop {
+                let changed = self.changed.notified();
+                if let Some(failure) = self.failure() {
+                    return failure;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(grace, wait).await.ok()
+    }
 }
 
 impl MongoStore {
     /// Build the client and check that the server answers `ping` (which
-    /// also authenticates): fails fast with
-    /// [`ai_data_core::ErrorKind::Connect`] or
-    /// [`ai_data_core::ErrorKind::Auth`].
+    /// also authenticates).
+    ///
+    /// Fails with [`ai_data_core::ErrorKind::Connect`] (retryable) when no
+    /// server answers within the connect timeout
+    /// (`AI_DATA_MONGO_CONNECT_TIMEOUT`, default 10 s; refused connections
+    /// are retried until then), with the driver's last connection error
+    /// (refused, timed out, ...) as `source()`. When servers answer but
+    /// none is suitable yet (a replica set electing a primary), it waits up
+    /// to the server-selection timeout (`_SERVER_SELECTION_TIMEOUT`,
+    /// default 30 s), which also bounds the whole call when it is the
+    /// shorter one. Bad credentials are [`ai_data_core::ErrorKind::Auth`].
     ///
     /// Observed as operation `connect` (target: the database name).
     pub async fn connect(config: &MongoConfig) -> Result<Self> {
-        let store = Self::connect_lazy(config).await?;
+        let reach = Arc::new(Reachability::default());
+        let mut options = config.client_options().await?;
+        options.sdam_event_handler = Some(Reachability::handler(reach.clone()));
+        let hosts = hosts_of(&options);
+        let store = Self::with_options(config, options)?;
         let db = &store.database;
+        let connect_timeout = config.connection.connect_timeout;
         Operation::new(Store::Mongo, "connect")
             .target(db.name())
             .run(async {
-                db.run_command(doc! { "ping": 1 })
-                    .await
-                    .map_err(map_err("connect", db.name()))
+                let ping = db.run_command(doc! { "ping": 1 }).into_future();
+                tokio::pin!(ping);
+                let result = if connect_timeout < config.server_selection_timeout {
+                    match tokio::time::timeout(connect_timeout, &mut ping).await {
+                        Ok(result) => result,
+                        // Servers answer: leave the rest to server selection.
+                        Err(_) if reach.answered() => ping.await,
+                        Err(_) => {
+                            let cause = reach.failure_within(Duration::from_millis(250)).await;
+                            return Err(unreachable(&hosts, connect_timeout, cause, db.name()));
+                        }
+                    }
+                } else {
+                    ping.await
+                };
+                result.map_err(map_err("connect", db.name()))
             })
             .await?;
         Ok(store)
@@ -69,7 +163,10 @@ impl MongoStore {
     /// monitoring events: the driver has no other view of its pools. A
     /// store built with [`MongoStore::from_client`] publishes none.
     pub async fn connect_lazy(config: &MongoConfig) -> Result<Self> {
-        let mut options = config.client_options().await?;
+        Self::with_options(config, config.client_options().await?)
+    }
+
+    fn with_options(config: &MongoConfig, mut options: ClientOptions) -> Result<Self> {
         options.cmap_event_handler = Some(PoolGauges::handler(Arc::default()));
         let client =
             Client::with_options(options).map_err(map_err("connect", config.database()))?;
@@ -78,6 +175,7 @@ impl MongoStore {
             client,
             database,
             task_status_ttl: config.task_status_ttl,
+            replication_lag_alert: config.replication_lag_alert,
         })
     }
 
@@ -91,6 +189,7 @@ impl MongoStore {
             client,
             database,
             task_status_ttl: DEFAULT_TASK_STATUS_TTL,
+            replication_lag_alert: DEFAULT_REPLICATION_LAG_ALERT,
         }
     }
 
@@ -98,6 +197,14 @@ impl MongoStore {
     #[must_use]
     pub fn with_task_status_ttl(mut self, ttl: Duration) -> Self {
         self.task_status_ttl = ttl;
+        self
+    }
+
+    /// Set the replication lag above which [`MongoStore::health`] warns
+    /// (default 60 s, the seed's `MongoDBReplicationLag` alert).
+    #[must_use]
+    pub fn with_replication_lag_alert(mut self, lag: Duration) -> Self {
+        self.replication_lag_alert = lag;
         self
     }
 
@@ -143,5 +250,40 @@ impl MongoStore {
                     .into_result()
             })
             .await
+    }
+}
+
+/// `host:port, ...` of the seed list, for messages.
+fn hosts_of(options: &ClientOptions) -> String {
+    options
+        .hosts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// No server answered within the connect timeout.
+fn unreachable(
+    hosts: &str,
+    timeout: Duration,
+    cause: Option<mongodb::error::Error>,
+    database: &str,
+) -> Error {
+    let err = Error::new(
+        ErrorKind::Connect,
+        format!(
+            "no MongoDB server answered within the connect timeout ({timeout:?}); tried {hosts}"
+        ),
+    )
+    .with_store(Store::Mongo)
+    .with_operation("connect")
+    .with_target(database);
+    match cause {
+        Some(cause) => err.with_source(cause),
+        None => err.with_source(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no connection attempt finished within the connect timeout",
+        )),
     }
 }

@@ -284,11 +284,8 @@ impl TaskStatusRepo {
                 .await;
             match result {
                 Ok(Some(status)) => return Ok(status),
-                // mongod always returns the document for an upsert with
-                // `ReturnDocument::After`; the stand-in server sometimes
-                // answers a concurrent first upsert with none. The entry
-                // exists by then, so one more round updates and returns it.
-                Ok(None) if attempt < 2 => attempt += 1,
+                // mongod always returns the document of an upsert with
+                // `ReturnDocument::After`.
                 Ok(None) => {
                     return Err(
                         Error::new(ErrorKind::Backend, "upsert returned no document")

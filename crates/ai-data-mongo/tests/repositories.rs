@@ -440,7 +440,8 @@ mod configurations {
         };
         store.bootstrap().await.expect("bootstrap");
         let auto = store.configurations();
-        // SecantusDB is a (one-node) replica set: transactions.
+        // The test server is a (one-node) replica set: transactions. The
+        // guarded mode is auto-selected on a standalone server (standalone.rs).
         assert_eq!(
             auto.effective_mode().await.expect("mode"),
             ActivationMode::Transaction

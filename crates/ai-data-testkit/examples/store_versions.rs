@@ -44,10 +44,7 @@ async fn main() {
         .run_command(doc! { "buildInfo": 1 })
         .await
         .expect("buildInfo");
-    println!(
-        "mongodb   {} (wire-compatible SecantusDB locally)",
-        build.get_str("version").unwrap_or("?")
-    );
+    println!("mongodb   {}", build.get_str("version").unwrap_or("?"));
 
     let kafka = ai_data_testkit::kafka().await.expect("Kafka");
     let producer: FutureProducer = kafka.client_config().create().expect("client");

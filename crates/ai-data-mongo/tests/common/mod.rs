@@ -24,6 +24,16 @@ pub fn config(m: &MongoTest) -> MongoConfig {
         .with_server_selection_timeout(Duration::from_secs(5))
 }
 
+/// A config logging in as `user` (created by the bootstrap in the test's
+/// database, so that is its authentication database: the test URL's own
+/// `authSource=admin` belongs to the admin user).
+pub fn user_config(m: &MongoTest, user: &str, password: &str) -> MongoConfig {
+    config(m)
+        .with_username(user)
+        .with_password(password.to_owned())
+        .with_auth_source(m.database.clone())
+}
+
 /// The raw `listIndexes` documents of a collection, by name.
 pub async fn raw_indexes(m: &MongoTest, collection: &str) -> Vec<Document> {
     let reply = m
