@@ -271,6 +271,22 @@ pub struct ConsumerSettings {
     pub session_timeout: Duration,
     /// `auto.offset.reset` for a group without a committed offset (default earliest).
     pub auto_offset_reset: OffsetReset,
+    /// `group.instance.id`: static group membership (KIP-345; default off).
+    ///
+    /// A static member keeps its place in the group across restarts: it
+    /// does not leave the group when it stops, and when it comes back
+    /// with the same id within [`session_timeout`](Self::session_timeout)
+    /// it gets its partitions back at once, without a rebalance of the
+    /// other members (a rolling restart moves no partitions). A member that
+    /// does not come back loses its partitions only when the session
+    /// timeout passes, so raise that to cover a restart (e.g. 30-60 s).
+    ///
+    /// The id must be stable per instance and unique per group: the pod
+    /// name of a StatefulSet, say. A second consumer joining the group
+    /// with an id in use fences the first, whose run ends with an error;
+    /// two consumers of one process in the same group need ids of their
+    /// own ([`Consumer::with_group_instance_id`](crate::Consumer::with_group_instance_id)).
+    pub group_instance_id: Option<String>,
 }
 
 impl Default for ConsumerSettings {
@@ -279,6 +295,7 @@ impl Default for ConsumerSettings {
             group_id: None,
             session_timeout: Duration::from_secs(10),
             auto_offset_reset: OffsetReset::Earliest,
+            group_instance_id: None,
         }
     }
 }
@@ -297,7 +314,7 @@ impl Default for ConsumerSettings {
 /// | `AI_DATA_KAFKA_USER` | SASL user name | — |
 /// | `AI_DATA_KAFKA_PASSWORD`, `_PASSWORD_FILE`, or `kafka-password` in `AI_DATA_SECRETS_DIR` | SASL password | — |
 /// | `AI_DATA_KAFKA_TLS_CA_FILE` | CA bundle (PEM) for `SSL` / `SASL_SSL` | system store |
-/// | `AI_DATA_KAFKA_CONNECT_TIMEOUT` | metadata, admin and health-check timeout | `10s` |
+/// | `AI_DATA_KAFKA_CONNECT_TIMEOUT` | connect, metadata, admin and health-check timeout (see [`KafkaConfig::connect_timeout`]) | `10s` |
 /// | `AI_DATA_KAFKA_ACKS` | `all`, `1`, `0` | `all` |
 /// | `AI_DATA_KAFKA_ENABLE_IDEMPOTENCE` | `true` / `false` | `true` |
 /// | `AI_DATA_KAFKA_LINGER` | e.g. `5ms` | `5ms` |
@@ -305,6 +322,7 @@ impl Default for ConsumerSettings {
 /// | `AI_DATA_KAFKA_MESSAGE_TIMEOUT` | delivery timeout, retries included | `30s` |
 /// | `AI_DATA_KAFKA_GROUP_ID` | consumer group | — |
 /// | `AI_DATA_KAFKA_SESSION_TIMEOUT` | consumer session timeout | `10s` |
+/// | `AI_DATA_KAFKA_GROUP_INSTANCE_ID` | `group.instance.id`: static group membership, a stable id per instance (see [`ConsumerSettings::group_instance_id`]) | — (dynamic membership) |
 /// | `AI_DATA_KAFKA_AUTO_OFFSET_RESET` | `earliest`, `latest` | `earliest` |
 /// | `AI_DATA_KAFKA_PROPERTIES` | any other librdkafka properties, `key=value` separated by `;` or newlines | — |
 ///
@@ -356,6 +374,16 @@ pub struct KafkaConfig {
     pub ca_file: Option<PathBuf>,
     /// Timeout of metadata requests, admin operations and health checks;
     /// also librdkafka's `socket.connection.setup.timeout.ms`.
+    ///
+    /// It bounds every step that first needs the brokers:
+    /// [`Producer::connect`](crate::Producer::connect),
+    /// [`Admin::ensure_topics`](crate::Admin::ensure_topics) and the other
+    /// admin calls' metadata request, the health checks, and the start of
+    /// [`Consumer::run`](crate::Consumer::run). When no broker answers
+    /// within it, the step fails with [`ErrorKind::Connect`](ai_data_core::ErrorKind::Connect)
+    /// (retryable), and its `source()` says why: what librdkafka reported
+    /// for the broker ("Connect to ipv4#10.0.0.5:9092 failed: Connection
+    /// refused"), or that no connection was set up within the timeout.
     pub connect_timeout: Duration,
     /// Producer settings.
     pub producer: ProducerSettings,
@@ -389,6 +417,7 @@ struct RawKafkaConfig {
     #[serde(default, with = "humantime_serde")]
     session_timeout: Option<Duration>,
     auto_offset_reset: Option<String>,
+    group_instance_id: Option<String>,
     properties: Option<String>,
 }
 
@@ -503,6 +532,7 @@ impl KafkaConfig {
                     "AUTO_OFFSET_RESET",
                 )?
                 .unwrap_or(defaults_c.auto_offset_reset),
+                group_instance_id: raw.group_instance_id,
             },
             properties,
         };
@@ -583,6 +613,22 @@ impl KafkaConfig {
         self
     }
 
+    /// Join consumer groups as a static member with this `group.instance.id`
+    /// (see [`ConsumerSettings::group_instance_id`]).
+    ///
+    /// ```
+    /// let config = ai_data_stream::KafkaConfig::new("127.0.0.1:9092")
+    ///     .with_group_id("indexer")
+    ///     .with_group_instance_id("indexer-0");
+    /// let c = config.rdkafka_consumer_config("indexer");
+    /// assert_eq!(c.get("group.instance.id"), Some("indexer-0"));
+    /// ```
+    #[must_use]
+    pub fn with_group_instance_id(mut self, instance_id: impl Into<String>) -> Self {
+        self.consumer.group_instance_id = Some(instance_id.into());
+        self
+    }
+
     /// Set where a group without committed offsets starts.
     #[must_use]
     pub fn with_auto_offset_reset(mut self, reset: OffsetReset) -> Self {
@@ -640,6 +686,9 @@ impl KafkaConfig {
         }
         if self.producer.message_timeout <= self.producer.linger {
             return fail("the message timeout must be longer than linger".into());
+        }
+        if let Some(id) = &self.consumer.group_instance_id {
+            validate_group_instance_id(id)?;
         }
         if self.connect_timeout.is_zero() {
             return fail("the connect timeout must not be zero".into());
@@ -714,6 +763,9 @@ impl KafkaConfig {
             // lanes quickly, but after that queue was full librdkafka waits
             // this long (default 1 s) before fetching the partition again.
             .set("fetch.queue.backoff.ms", "50");
+        if let Some(id) = &s.group_instance_id {
+            c.set("group.instance.id", id);
+        }
         self.apply_properties(&mut c);
         c.set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false");
@@ -726,6 +778,27 @@ impl KafkaConfig {
         c.set("allow.auto.create.topics", "false");
         self.apply_properties(&mut c);
         c
+    }
+}
+
+/// A `group.instance.id` the brokers accept: 1-249 of `[a-zA-Z0-9._-]`
+/// (Kafka's rule for topic names and instance ids).
+pub(crate) fn validate_group_instance_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 249
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "invalid group instance id {id:?} ({}): use 1-249 of [a-zA-Z0-9._-]",
+            Store::Kafka.var("GROUP_INSTANCE_ID")
+        ))
+        .with_store(Store::Kafka))
     }
 }
 
@@ -882,6 +955,7 @@ mod tests {
             ("AI_DATA_KAFKA_GROUP_ID", "indexers"),
             ("AI_DATA_KAFKA_SESSION_TIMEOUT", "30s"),
             ("AI_DATA_KAFKA_AUTO_OFFSET_RESET", "latest"),
+            ("AI_DATA_KAFKA_GROUP_INSTANCE_ID", "indexer-0"),
             (
                 "AI_DATA_KAFKA_PROPERTIES",
                 "statistics.interval.ms=1000; debug=broker,topic\nssl.key.password=hidden-one",
@@ -910,6 +984,12 @@ mod tests {
         let c = config.rdkafka_consumer_config("indexers");
         assert_eq!(get(&c, "session.timeout.ms").as_deref(), Some("30000"));
         assert_eq!(get(&c, "heartbeat.interval.ms").as_deref(), Some("10000"));
+        assert_eq!(
+            config.consumer.group_instance_id.as_deref(),
+            Some("indexer-0")
+        );
+        assert_eq!(get(&c, "group.instance.id").as_deref(), Some("indexer-0"));
+        assert_eq!(get(&p, "group.instance.id"), None, "consumers only");
 
         let shown = format!("{config} {config:?}");
         assert!(!shown.contains(SECRET), "{shown}");
@@ -957,6 +1037,7 @@ mod tests {
             ("AI_DATA_KAFKA_AUTO_OFFSET_RESET", "middle"),
             ("AI_DATA_KAFKA_LINGER", "soon"),
             ("AI_DATA_KAFKA_PROPERTIES", "no-equals-sign"),
+            ("AI_DATA_KAFKA_GROUP_INSTANCE_ID", "pod 0"),
         ] {
             let err = KafkaConfig::from_env_source(&env(&[
                 ("AI_DATA_KAFKA_BOOTSTRAP_SERVERS", "k:9092"),
@@ -973,6 +1054,29 @@ mod tests {
         ]))
         .expect_err("idempotence needs acks=all");
         assert!(err.message().contains("acks=all"), "{err}");
+    }
+
+    #[test]
+    fn static_membership_is_off_by_default_and_validated_in_code() {
+        let config = KafkaConfig::new("k:9092");
+        assert_eq!(config.consumer.group_instance_id, None);
+        assert_eq!(
+            get(&config.rdkafka_consumer_config("g"), "group.instance.id"),
+            None
+        );
+        let err = config
+            .with_group_instance_id("a/b")
+            .validate()
+            .expect_err("a slash is not allowed");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(
+            err.message().contains("AI_DATA_KAFKA_GROUP_INSTANCE_ID"),
+            "{err}"
+        );
+        assert!(KafkaConfig::new("k:9092")
+            .with_group_instance_id("indexer-0.eu_1")
+            .validate()
+            .is_ok());
     }
 
     #[test]

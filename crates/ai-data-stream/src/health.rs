@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ai_data_core::{Error, ErrorKind, HealthReport, Result, Store};
 use rdkafka::client::{Client, ClientContext};
-use rdkafka::error::KafkaResult;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::metadata::Metadata;
 use rdkafka::producer::{BaseProducer, Producer as _};
 
@@ -87,8 +87,14 @@ pub(crate) fn fetch<C: ClientContext>(
 
 /// Run `fetch` on a blocking thread. A request that fails or times out is
 /// explained by the client's last connection issue (authentication
-/// failure, unreachable broker).
-pub(crate) async fn cluster_metadata<F>(fetch: F, issues: &IssueLog) -> Result<ClusterInfo>
+/// failure, refused connection); when there is none, a request that found
+/// no broker within `timeout` is an [`ErrorKind::Connect`] error whose
+/// cause is the connect timeout.
+pub(crate) async fn cluster_metadata<F>(
+    fetch: F,
+    issues: &IssueLog,
+    timeout: Duration,
+) -> Result<ClusterInfo>
 where
     F: FnOnce() -> KafkaResult<ClusterInfo> + Send + 'static,
 {
@@ -105,7 +111,50 @@ where
         .with_store(Store::Kafka)
         .with_operation("metadata")),
         Ok(info) => Ok(info),
-        Err(e) => Err(issues.explain(from_kafka(e, "metadata"))),
+        Err(e) => {
+            let err = from_kafka(e.clone(), "metadata");
+            if let Some(explained) = issues.explanation(&err) {
+                return Err(explained);
+            }
+            if !matches!(err.kind(), ErrorKind::Connect | ErrorKind::Timeout) {
+                return Err(err);
+            }
+            // librdkafka fails a metadata request that found no usable
+            // broker within its timeout with a transport failure, and
+            // reports the connection setup timeout itself only later.
+            Err(Error::new(
+                ErrorKind::Connect,
+                format!("no broker reachable within {timeout:?} ({})", err.message()),
+            )
+            .with_store(Store::Kafka)
+            .with_operation("metadata")
+            .temporary()
+            .with_source(NoBroker { timeout, error: e }))
+        }
+    }
+}
+
+/// The cause of a connect step that found no broker: the connect timeout
+/// passed, and the driver's error.
+#[derive(Debug)]
+struct NoBroker {
+    timeout: Duration,
+    error: KafkaError,
+}
+
+impl std::fmt::Display for NoBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no broker connection was set up within the connect timeout of {:?}",
+            self.timeout
+        )
+    }
+}
+
+impl std::error::Error for NoBroker {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
     }
 }
 
@@ -149,6 +198,7 @@ impl Probe {
                 result
             },
             &self.issues,
+            self.timeout,
         )
         .await
     }

@@ -140,7 +140,7 @@ impl Producer {
             }
             result
         };
-        cluster_metadata(fetch_it, &self.inner.issues).await
+        cluster_metadata(fetch_it, &self.inner.issues, self.inner.connect_timeout).await
     }
 
     /// Send one event, keyed by the topic's key function, with a

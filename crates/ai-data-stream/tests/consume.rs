@@ -173,7 +173,11 @@ async fn a_killed_consumer_resumes_at_the_committed_offsets_and_loses_nothing() 
         }
     };
     let group = kafka.topic("crash-group");
-    let config = common::config(&kafka).with_group_id(&group);
+    // Static membership: the restart takes the crashed member's place at
+    // once, whether or not the crash let it leave the group.
+    let config = common::config(&kafka)
+        .with_group_id(&group)
+        .with_group_instance_id(kafka.topic("crash-member"));
 
     let first =
         Consumer::new(&config, topic.clone()).with_commit_interval(Duration::from_millis(100));

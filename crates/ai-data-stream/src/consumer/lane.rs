@@ -5,7 +5,7 @@
 use std::hash::{Hash, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ai_data_core::{Error, ErrorKind, Result, RetryPolicy, Store};
@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::handler::{BatchHandler, Counters, Handler, Received};
 use super::observe::RunMetrics;
-use super::tracker::Tracker;
+use super::tracker::{Offsets, Running};
 use crate::topic::header;
 use crate::{Headers, Producer, Topic};
 
@@ -67,7 +67,7 @@ pub(crate) struct Shared<T> {
     pub(crate) topic: Topic<T>,
     pub(crate) topic_name: Arc<str>,
     pub(crate) group_id: String,
-    pub(crate) tracker: Arc<Mutex<Tracker>>,
+    pub(crate) offsets: Arc<Offsets>,
     pub(crate) retry: RetryPolicy,
     pub(crate) dead_letter: Option<(String, Producer)>,
     pub(crate) counters: Arc<Counters>,
@@ -83,24 +83,20 @@ impl<T> Shared<T>
 where
     T: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    fn tracker(&self) -> std::sync::MutexGuard<'_, Tracker> {
-        // A poisoned lock only means a panic elsewhere mid-update of plain
-        // maps; the data is still consistent enough to keep going.
-        self.tracker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn is_current(&self, item: &Item) -> bool {
-        let current = self.tracker().epoch(item.partition) == Some(item.epoch);
-        if !current {
+    /// Start handling `item`: `None` (counted as stale) when its
+    /// assignment is over or being revoked. While the guard lives, a
+    /// revocation of the partition waits for it.
+    fn enter(&self, item: &Item) -> Option<Running> {
+        let running = self.offsets.enter(item.partition, item.epoch);
+        if running.is_none() {
             Counters::add(&self.counters.stale, 1);
         }
-        current
+        running
     }
 
     fn finish(&self, item: &Item) {
-        self.tracker()
+        self.offsets
+            .lock()
             .finish(item.partition, item.epoch, item.offset);
     }
 
@@ -235,9 +231,9 @@ where
     }
 
     async fn process_one(&self, handler: &Arc<dyn Handler<T>>, item: Item) -> bool {
-        if !self.is_current(&item) {
+        let Some(_running) = self.enter(&item) else {
             return true;
-        }
+        };
         let payload = match self
             .topic
             .decode_record(item.payload.as_deref(), &item.headers)
@@ -268,11 +264,14 @@ where
     }
 
     async fn process_batch(&self, handler: &Arc<dyn BatchHandler<T>>, items: Vec<Item>) -> bool {
+        // One lane serves one assignment of one partition: its records
+        // share the partition and the epoch.
+        let Some(_running) = items.first().and_then(|first| self.enter(first)) else {
+            Counters::add(&self.counters.stale, items.len().saturating_sub(1) as u64);
+            return true;
+        };
         let mut decoded = Vec::with_capacity(items.len());
         for item in items {
-            if !self.is_current(&item) {
-                continue;
-            }
             match self
                 .topic
                 .decode_record(item.payload.as_deref(), &item.headers)

@@ -17,9 +17,18 @@
 //!   behind it, and a partition with too many waiting records is paused
 //!   until they drain, so a slow or stuck key holds back its own partition
 //!   only and memory stays bounded;
-//! - a revoked partition's finished prefix is committed in the rebalance
-//!   callback; on shutdown, running handlers finish, queued records are left
-//!   for the next run, and what finished is committed synchronously;
+//! - when a rebalance revokes a partition, no more of its records start,
+//!   the revocation waits for its running handlers (up to the shutdown
+//!   timeout, then cancels them) and commits its finished prefix before the
+//!   partition goes: its records are redelivered (here or to its next
+//!   owner) only after every handler of the old assignment has ended, so
+//!   one key is never handled twice at once. librdkafka is polled on a
+//!   thread of the consumer's own, where that wait can block, so this
+//!   holds on any async runtime;
+//! - on shutdown, running handlers finish, queued records are left for the
+//!   next run, and what finished is committed synchronously;
+//! - handlers have no deadline unless the retry policy given to
+//!   `Consumer::with_retry` sets one;
 //! - dropping the run future (a crash) commits nothing more than was
 //!   finished: the next member of the group resumes at the committed
 //!   offsets and may see some records again.
@@ -35,6 +44,7 @@ pub use observe::{CONSUMER_HANDLER_SECONDS, CONSUMER_RECORDS_TOTAL};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -42,23 +52,21 @@ use ai_data_core::observe::Operation;
 use ai_data_core::{Error, ErrorKind, Result, RetryPolicy, Store};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use self::handler::Counters;
 use self::lane::{lane_of, run_lane, Item, Shared, Work};
 use self::observe::{observe_commit, RunMetrics};
-use self::tracker::Tracker;
+use self::tracker::Offsets;
 use crate::admin::dead_letter_name;
-use crate::context::{log_to_tracing, record_error, IssueLog};
+use crate::context::{log_to_tracing, record_error, record_log, IssueLog};
 use crate::error::from_kafka;
 use crate::health::Probe;
 use crate::{Headers, KafkaConfig, Producer, Topic};
@@ -66,20 +74,53 @@ use crate::{Headers, KafkaConfig, Producer, Topic};
 /// Default lanes per partition.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
-fn lock(tracker: &Mutex<Tracker>) -> std::sync::MutexGuard<'_, Tracker> {
-    tracker.lock().unwrap_or_else(PoisonError::into_inner)
+/// A handler deadline far enough away to be none: [`RetryPolicy::run`]
+/// adds its deadline to the clock, which `Duration::MAX` would overflow.
+const NO_DEADLINE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// How long a revocation waits for handlers it cancelled to stop.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
+
+/// The lane tasks of each partition, so that a revocation can cancel the
+/// handlers still running at its timeout.
+#[derive(Debug, Default)]
+struct LaneTasks(Mutex<HashMap<i32, Vec<AbortHandle>>>);
+
+impl LaneTasks {
+    fn add(&self, partition: i32, task: AbortHandle) {
+        let mut tasks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = tasks.entry(partition).or_default();
+        list.retain(|t| !t.is_finished());
+        list.push(task);
+    }
+
+    fn abort(&self, partitions: &[i32]) {
+        let mut tasks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for partition in partitions {
+            for task in tasks.remove(partition).unwrap_or_default() {
+                task.abort();
+            }
+        }
+    }
 }
 
-/// The consumer's rdkafka context: rebalances update the offset tracker
-/// and commit what a revoked partition finished.
+/// The consumer's rdkafka context: rebalances update the offset tracker;
+/// a revocation waits for the revoked partitions' running handlers and
+/// commits what they finished.
 struct ConsumerCtx {
     issues: IssueLog,
-    tracker: Arc<Mutex<Tracker>>,
+    offsets: Arc<Offsets>,
     topic: Arc<str>,
+    lanes: Arc<LaneTasks>,
+    revoke_timeout: Duration,
+    /// The run is over (shut down, or its future dropped): nothing is
+    /// handled any more, so a revocation has nothing to wait for.
+    closing: Arc<AtomicBool>,
 }
 
 impl ClientContext for ConsumerCtx {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        record_log(&self.issues, level, facility, message);
         log_to_tracing(level, facility, message);
     }
 
@@ -88,18 +129,62 @@ impl ClientContext for ConsumerCtx {
     }
 }
 
+impl ConsumerCtx {
+    /// Block until no handler of `partitions` runs: up to the revoke
+    /// timeout, then cancel them and wait a little more. Runs on the poll
+    /// thread (or the thread closing the consumer), never on the runtime.
+    fn await_handlers(&self, partitions: &[i32]) {
+        if partitions.is_empty() || self.closing.load(Ordering::Acquire) {
+            return;
+        }
+        if self.offsets.wait_idle(partitions, self.revoke_timeout) {
+            return;
+        }
+        tracing::warn!(
+            topic = %self.topic,
+            ?partitions,
+            timeout = ?self.revoke_timeout,
+            "handlers of revoked partitions still running at the revoke timeout are cancelled; their records will be handled again"
+        );
+        self.lanes.abort(partitions);
+        if !self.offsets.wait_idle(partitions, CANCEL_GRACE) {
+            tracing::error!(
+                topic = %self.topic,
+                ?partitions,
+                "a cancelled handler did not stop (it blocks its thread); its key may be handled twice at once"
+            );
+        }
+    }
+}
+
 impl ConsumerContext for ConsumerCtx {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(list) => {
+                let partitions: Vec<i32> = list
+                    .elements_for_topic(&self.topic)
+                    .iter()
+                    .map(|e| e.partition())
+                    .collect();
+                // Nothing of these partitions starts any more; what runs
+                // finishes (or is cancelled) before the partitions go, so
+                // that their records are never handled twice at once, here
+                // or by their next owner, and what finished is committed.
+                {
+                    let mut tracker = self.offsets.lock();
+                    for partition in &partitions {
+                        tracker.start_revoke(*partition);
+                    }
+                }
+                self.await_handlers(&partitions);
                 let mut commit = TopicPartitionList::new();
                 {
-                    let mut tracker = lock(&self.tracker);
-                    for elem in list.elements_for_topic(&self.topic) {
-                        if let Some(offset) = tracker.revoke(elem.partition()) {
+                    let mut tracker = self.offsets.lock();
+                    for partition in &partitions {
+                        if let Some(offset) = tracker.revoke(*partition) {
                             let _ = commit.add_partition_offset(
                                 &self.topic,
-                                elem.partition(),
+                                *partition,
                                 Offset::Offset(offset),
                             );
                         }
@@ -123,7 +208,7 @@ impl ConsumerContext for ConsumerCtx {
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(list) = rebalance {
-            let mut tracker = lock(&self.tracker);
+            let mut tracker = self.offsets.lock();
             for elem in list.elements_for_topic(&self.topic) {
                 tracker.assign(elem.partition());
             }
@@ -134,13 +219,110 @@ impl ConsumerContext for ConsumerCtx {
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
         if let Err(e) = result {
             tracing::warn!(error = %e, "offset commit failed; retrying at the next interval");
-            let mut tracker = lock(&self.tracker);
+            let mut tracker = self.offsets.lock();
             for elem in offsets.elements_for_topic(&self.topic) {
                 if let Offset::Offset(offset) = elem.offset() {
                     tracker.commit_failed(elem.partition(), offset);
                 }
             }
         }
+    }
+}
+
+type KafkaConsumer = BaseConsumer<ConsumerCtx>;
+
+/// What the poll thread hands to the run loop.
+type Polled = std::result::Result<Item, KafkaError>;
+
+/// Records and errors a poll thread may hold for the run loop.
+const POLLED_CAPACITY: usize = 256;
+
+/// The thread that polls librdkafka: it receives records (registering each
+/// with the tracker at once, so a record always carries the assignment it
+/// came from) and serves the rebalance callbacks, which may block while
+/// revoked partitions' handlers finish — on this thread, never on the
+/// async runtime, which runs those handlers.
+struct Poller {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Poller {
+    fn start(
+        consumer: Arc<KafkaConsumer>,
+        offsets: Arc<Offsets>,
+        counters: Arc<Counters>,
+        tx: mpsc::Sender<Polled>,
+    ) -> Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("ai-data-kafka-poll".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Acquire) && !tx.is_closed() {
+                    let polled = match consumer.poll(Duration::from_millis(100)) {
+                        None => continue,
+                        Some(Err(e)) => Err(e),
+                        Some(Ok(message)) => {
+                            let (partition, offset) = (message.partition(), message.offset());
+                            Counters::add(&counters.received, 1);
+                            let Some(epoch) = offsets.lock().begin(partition, offset) else {
+                                Counters::add(&counters.stale, 1);
+                                continue;
+                            };
+                            Ok(Item {
+                                partition,
+                                offset,
+                                epoch,
+                                key: message.key().map(<[u8]>::to_vec),
+                                payload: message.payload().map(<[u8]>::to_vec),
+                                headers: Headers::from_rdkafka(message.headers()),
+                                timestamp: message.timestamp().to_millis(),
+                            })
+                        }
+                    };
+                    if tx.blocking_send(polled).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Backend,
+                    "cannot start the consumer's poll thread",
+                )
+                .with_store(Store::Kafka)
+                .with_source(e)
+            })?;
+        Ok(Poller {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stop polling and wait for the thread (off the runtime).
+    async fn stop(mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        // A dropped run future: the thread ends within one poll timeout.
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+/// Marks the run as over when dropped (a crash included), so that the
+/// revocation of closing the consumer waits for nothing.
+struct Closing(Arc<AtomicBool>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
     }
 }
 
@@ -156,7 +338,13 @@ impl ConsumerContext for ConsumerCtx {
 /// let config = KafkaConfig::from_env()?.with_group_id("indexer");
 /// let consumer = Consumer::new(&config, Topic::data_ingestion())
 ///     .with_concurrency(4)
-///     .with_retry(RetryPolicy::default().with_max_attempts(5));
+///     // Five attempts; no record's attempts may take more than 10 minutes
+///     // together (a handler still running then is cancelled).
+///     .with_retry(
+///         RetryPolicy::default()
+///             .with_max_attempts(5)
+///             .with_deadline(Duration::from_secs(600)),
+///     );
 /// let summary = consumer
 ///     .run(
 ///         |msg: Received<IngestionRequest>| async move {
@@ -179,6 +367,7 @@ pub struct Consumer<T> {
     config: KafkaConfig,
     topic: Topic<T>,
     group_id: Option<String>,
+    group_instance_id: Option<String>,
     concurrency: usize,
     lane_capacity: usize,
     retry: RetryPolicy,
@@ -195,6 +384,7 @@ impl<T> fmt::Debug for Consumer<T> {
             .field("config", &self.config)
             .field("topic", &self.topic)
             .field("group_id", &self.group_id)
+            .field("group_instance_id", &self.group_instance_id)
             .field("concurrency", &self.concurrency)
             .field("retry", &self.retry)
             .field("dead_letter", &self.dead_letter)
@@ -209,16 +399,20 @@ where
 {
     /// A consumer of `topic` with the group from `config`, dead letters to
     /// `<topic>.dlq`, [`DEFAULT_CONCURRENCY`] lanes per partition, 3
-    /// attempts per record and commits every second.
+    /// attempts per record with no deadline (see [`Consumer::with_retry`])
+    /// and commits every second.
     pub fn new(config: &KafkaConfig, topic: Topic<T>) -> Self {
         Consumer {
             config: config.clone(),
             dead_letter: Some(dead_letter_name(topic.name())),
             topic,
             group_id: None,
+            group_instance_id: None,
             concurrency: DEFAULT_CONCURRENCY,
             lane_capacity: 64,
-            retry: RetryPolicy::default().with_max_attempts(3),
+            retry: RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_deadline(NO_DEADLINE),
             producer: None,
             commit_interval: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(30),
@@ -233,6 +427,17 @@ where
         self
     }
 
+    /// Join the group as a static member with this `group.instance.id`
+    /// (overrides the config's; see
+    /// [`ConsumerSettings::group_instance_id`](crate::ConsumerSettings::group_instance_id)):
+    /// a restart with the same id gets the same partitions back without a
+    /// rebalance. Unique per member of the group.
+    #[must_use]
+    pub fn with_group_instance_id(mut self, instance_id: impl Into<String>) -> Self {
+        self.group_instance_id = Some(instance_id.into());
+        self
+    }
+
     /// Set the lanes per partition (at least 1): how many records of one
     /// partition, of different keys, run at once.
     #[must_use]
@@ -241,10 +446,44 @@ where
         self
     }
 
-    /// Set the retry policy of handler errors (only retryable errors are retried).
+    /// Set the retry policy of handler errors: only retryable errors are
+    /// retried, up to `max_attempts` calls in all, with the policy's backoff.
+    ///
+    /// **Deadline.** By default a handler has none: it runs as long as it
+    /// takes (the default policy is 3 attempts, no deadline). The policy
+    /// given here brings its [`deadline`](RetryPolicy::deadline): the time
+    /// all attempts of one record may take together, *a running handler
+    /// included* — at the deadline the attempt is cancelled (its future
+    /// dropped) and the record fails with [`ErrorKind::Timeout`], so it
+    /// goes to the dead-letter topic (or, without one, stops the run).
+    /// [`RetryPolicy::default`]'s deadline is 30 s; use
+    /// `.with_deadline(Duration::MAX)` for none. Records of one key wait
+    /// behind a running handler, so a deadline bounds how long a stuck
+    /// dependency can hold a key back.
+    ///
+    /// Independently of the deadline, shutdown and the revocation of
+    /// partitions in a rebalance wait for running handlers only up to the
+    /// shutdown timeout ([`Consumer::with_shutdown_timeout`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ai_data_core::RetryPolicy;
+    /// use ai_data_stream::{Consumer, KafkaConfig, Topic};
+    ///
+    /// let topic = Topic::<serde_json::Value>::new("embeddings");
+    /// let config = KafkaConfig::new("127.0.0.1:9092").with_group_id("indexer");
+    /// // Up to 5 attempts, each as long as it takes.
+    /// let patient = Consumer::new(&config, topic.clone())
+    ///     .with_retry(RetryPolicy::default().with_max_attempts(5).with_deadline(Duration::MAX));
+    /// // Give up on a record (dead-letter it) 2 minutes after its first attempt began.
+    /// let bounded = Consumer::new(&config, topic)
+    ///     .with_retry(RetryPolicy::default().with_deadline(Duration::from_secs(120)));
+    /// # let _ = (patient, bounded);
+    /// ```
     #[must_use]
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        let deadline = retry.deadline.min(NO_DEADLINE);
+        self.retry = retry.with_deadline(deadline);
         self
     }
 
@@ -277,7 +516,12 @@ where
         self
     }
 
-    /// How long shutdown waits for running handlers (default 30 s).
+    /// How long shutdown, and the revocation of partitions in a rebalance,
+    /// wait for running handlers (default 30 s). Handlers still running then
+    /// are cancelled; their records were not committed and are handled
+    /// again (by this consumer or the partition's next owner). A revocation
+    /// holds up the group's rebalance while it waits, so keep this well
+    /// below librdkafka's `max.poll.interval.ms` (5 min).
     #[must_use]
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -329,11 +573,15 @@ where
     where
         S: Future<Output = ()> + Send,
     {
-        self.config.validate()?;
+        let mut config = self.config.clone();
+        if let Some(id) = &self.group_instance_id {
+            config.consumer.group_instance_id = Some(id.clone());
+        }
+        config.validate()?;
         let group_id = self
             .group_id
             .clone()
-            .or_else(|| self.config.consumer.group_id.clone())
+            .or_else(|| config.consumer.group_id.clone())
             .ok_or_else(|| {
                 Error::config(format!(
                     "a consumer needs a group id ({} or Consumer::with_group_id)",
@@ -342,15 +590,19 @@ where
                 .with_store(Store::Kafka)
             })?;
         let topic_name: Arc<str> = Arc::from(self.topic.name());
-        let tracker = Arc::new(Mutex::new(Tracker::default()));
+        let offsets = Arc::new(Offsets::default());
+        let lanes = Arc::new(LaneTasks::default());
+        let closing = Closing(Arc::new(AtomicBool::new(false)));
         let issues = IssueLog::default();
         let context = ConsumerCtx {
             issues: issues.clone(),
-            tracker: tracker.clone(),
+            offsets: offsets.clone(),
             topic: topic_name.clone(),
+            lanes: lanes.clone(),
+            revoke_timeout: self.shutdown_timeout,
+            closing: closing.0.clone(),
         };
-        let consumer: StreamConsumer<ConsumerCtx> = self
-            .config
+        let consumer: KafkaConsumer = config
             .rdkafka_consumer_config(&group_id)
             .create_with_context(context)
             .map_err(|e| from_kafka(e, "create consumer"))?;
@@ -363,13 +615,20 @@ where
         tracing::info!(topic = %topic_name, group = %group_id, "consumer started");
         let metrics = RunMetrics::new(&topic_name, &group_id);
 
+        let (polled_tx, polled_rx) = mpsc::channel(POLLED_CAPACITY);
+        let poller = Poller::start(
+            consumer.clone(),
+            offsets.clone(),
+            self.counters.clone(),
+            polled_tx,
+        )?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let (fatal_tx, fatal_rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             topic: self.topic.clone(),
             topic_name: topic_name.clone(),
             group_id,
-            tracker: tracker.clone(),
+            offsets: offsets.clone(),
             retry: self.retry.clone(),
             dead_letter,
             counters: self.counters.clone(),
@@ -381,7 +640,9 @@ where
         });
         let mut run = Run {
             consumer: consumer.clone(),
-            tracker,
+            polled: polled_rx,
+            offsets,
+            lane_tasks: lanes,
             topic_name,
             shared,
             lanes: HashMap::new(),
@@ -404,10 +665,18 @@ where
         })
         .await;
         if drained.is_err() {
-            tracing::warn!("handlers still running at the shutdown timeout were abandoned");
+            tracing::warn!("handlers still running at the shutdown timeout are cancelled");
             run.tasks.abort_all();
+            let _ = tokio::time::timeout(CANCEL_GRACE, async {
+                while run.tasks.join_next().await.is_some() {}
+            })
+            .await;
         }
+        // Closing the channel also wakes a poll thread waiting for room in it.
+        run.polled.close();
+        poller.stop().await;
         let commit = run.commit_blocking().await;
+        drop(closing);
         let Run { consumer: c2, .. } = run;
         drop(c2);
         // Leaving the group blocks while the broker answers: not on a runtime thread.
@@ -424,7 +693,7 @@ where
     /// Returns the dead-letter topic and its producer.
     async fn subscribe(
         &self,
-        consumer: &StreamConsumer<ConsumerCtx>,
+        consumer: &KafkaConsumer,
         topic_name: &str,
     ) -> Result<Option<(String, Producer)>> {
         let topics = Probe::new(&self.config)?.cluster_info().await?.topics;
@@ -480,8 +749,11 @@ fn lane_stopped(fatal: &mut mpsc::Receiver<Error>) -> Error {
 
 /// The state of one run's poll loop.
 struct Run<T> {
-    consumer: Arc<StreamConsumer<ConsumerCtx>>,
-    tracker: Arc<Mutex<Tracker>>,
+    consumer: Arc<KafkaConsumer>,
+    /// What the poll thread received.
+    polled: mpsc::Receiver<Polled>,
+    offsets: Arc<Offsets>,
+    lane_tasks: Arc<LaneTasks>,
     topic_name: Arc<str>,
     shared: Arc<Shared<T>>,
     lanes: HashMap<i32, (u64, Vec<mpsc::Sender<Item>>)>,
@@ -543,28 +815,11 @@ where
                     self.unstall(&mut fatal)?;
                     continue;
                 }
-                received = self.consumer.recv() => received,
+                received = self.polled.recv() => received,
             };
             let item = match received {
-                Ok(message) => {
-                    let partition = message.partition();
-                    let offset = message.offset();
-                    Counters::add(&self.counters.received, 1);
-                    let Some(epoch) = lock(&self.tracker).begin(partition, offset) else {
-                        Counters::add(&self.counters.stale, 1);
-                        continue;
-                    };
-                    Item {
-                        partition,
-                        offset,
-                        epoch,
-                        key: message.key().map(<[u8]>::to_vec),
-                        payload: message.payload().map(<[u8]>::to_vec),
-                        headers: Headers::from_rdkafka(message.headers()),
-                        timestamp: message.timestamp().to_millis(),
-                    }
-                }
-                Err(e) => {
+                Some(Ok(item)) => item,
+                Some(Err(e)) => {
                     if let Some((code, reason)) = self.consumer.client().fatal_error() {
                         return Err(from_kafka(
                             KafkaError::MessageConsumptionFatal(code),
@@ -574,6 +829,14 @@ where
                     }
                     tracing::warn!(topic = %self.topic_name, error = %e, "consume error");
                     continue;
+                }
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Backend,
+                        "the consumer's poll thread stopped unexpectedly",
+                    )
+                    .with_store(Store::Kafka)
+                    .with_target(self.topic_name.to_string()));
                 }
             };
             self.dispatch(item, &mut fatal)?;
@@ -586,6 +849,11 @@ where
     /// stuck lane holds back its own partition only, and memory stays bounded.
     fn dispatch(&mut self, item: Item, fatal: &mut mpsc::Receiver<Error>) -> Result<()> {
         let (partition, epoch) = (item.partition, item.epoch);
+        if self.offsets.lock().epoch(partition) != Some(epoch) {
+            // Received before its partition was revoked.
+            Counters::add(&self.counters.stale, 1);
+            return Ok(());
+        }
         if let Some(waiting) = self.overflow.get_mut(&partition) {
             waiting.push_back(item);
         } else {
@@ -596,7 +864,7 @@ where
                 Err(mpsc::error::TrySendError::Full(item)) => {
                     self.overflow.entry(partition).or_default().push_back(item);
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => return Err(lane_stopped(fatal)),
+                Err(mpsc::error::TrySendError::Closed(item)) => return self.closed(item, fatal),
             }
         }
         let waiting = self.overflow.get(&partition).map_or(0, VecDeque::len);
@@ -612,7 +880,7 @@ where
     fn unstall(&mut self, fatal: &mut mpsc::Receiver<Error>) -> Result<()> {
         let partitions: Vec<i32> = self.overflow.keys().copied().collect();
         for partition in partitions {
-            let current = lock(&self.tracker).epoch(partition);
+            let current = self.offsets.lock().epoch(partition);
             while let Some(item) = self
                 .overflow
                 .get_mut(&partition)
@@ -632,8 +900,8 @@ where
                         }
                         break;
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        return Err(lane_stopped(fatal));
+                    Err(mpsc::error::TrySendError::Closed(item)) => {
+                        self.closed(item, fatal)?;
                     }
                 }
             }
@@ -651,6 +919,16 @@ where
         Ok(())
     }
 
+    /// `item`'s lane is gone: fine when a revocation cancelled it (the
+    /// record is stale), a failure otherwise (the lane stopped the run).
+    fn closed(&self, item: Item, fatal: &mut mpsc::Receiver<Error>) -> Result<()> {
+        if self.offsets.lock().epoch(item.partition) != Some(item.epoch) {
+            Counters::add(&self.counters.stale, 1);
+            return Ok(());
+        }
+        Err(lane_stopped(fatal))
+    }
+
     fn pause(&self, partition: i32, pause: bool) {
         let mut list = TopicPartitionList::new();
         list.add_partition(&self.topic_name, partition);
@@ -666,7 +944,7 @@ where
     }
 
     fn lane_sender(&mut self, partition: i32, epoch: u64, lane: usize) -> mpsc::Sender<Item> {
-        let (tasks, shared) = (&mut self.tasks, &self.shared);
+        let (tasks, shared, lane_tasks) = (&mut self.tasks, &self.shared, &self.lane_tasks);
         let (concurrency, capacity) = (self.concurrency, self.lane_capacity);
         let slot = self
             .lanes
@@ -678,7 +956,7 @@ where
             let senders = (0..concurrency)
                 .map(|_| {
                     let (tx, rx) = mpsc::channel(capacity);
-                    tasks.spawn(run_lane(shared.clone(), rx));
+                    lane_tasks.add(partition, tasks.spawn(run_lane(shared.clone(), rx)));
                     tx
                 })
                 .collect();
@@ -692,7 +970,7 @@ where
     fn prune_lanes(&mut self) {
         let mut resume = Vec::new();
         {
-            let tracker = lock(&self.tracker);
+            let tracker = self.offsets.lock();
             self.lanes
                 .retain(|partition, (epoch, _)| tracker.epoch(*partition) == Some(*epoch));
             self.paused.retain(|partition, epoch| {
@@ -712,7 +990,7 @@ where
     }
 
     fn commit_list(&self) -> Option<TopicPartitionList> {
-        let offsets = lock(&self.tracker).take_commits();
+        let offsets = self.offsets.lock().take_commits();
         if offsets.is_empty() {
             return None;
         }
@@ -731,7 +1009,7 @@ where
             });
             if let Err(e) = issued {
                 tracing::warn!(error = %e, "offset commit failed; retrying at the next interval");
-                let mut tracker = lock(&self.tracker);
+                let mut tracker = self.offsets.lock();
                 for elem in list.elements() {
                     if let Offset::Offset(offset) = elem.offset() {
                         tracker.commit_failed(elem.partition(), offset);

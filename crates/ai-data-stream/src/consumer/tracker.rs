@@ -2,6 +2,8 @@
 //! how far the contiguous finished prefix reaches (the only safe commit).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// One assigned partition's state.
 #[derive(Debug)]
@@ -15,6 +17,8 @@ struct PartitionState {
     committable: Option<i64>,
     /// The last offset handed to a commit.
     committed: Option<i64>,
+    /// Being revoked: no new record starts, running ones may finish.
+    revoking: bool,
 }
 
 impl PartitionState {
@@ -24,6 +28,7 @@ impl PartitionState {
             pending: BTreeMap::new(),
             committable: None,
             committed: None,
+            revoking: false,
         }
     }
 
@@ -58,6 +63,8 @@ impl PartitionState {
 pub(crate) struct Tracker {
     partitions: HashMap<i32, PartitionState>,
     next_epoch: u64,
+    /// Records (or batches) being handled, per partition, of any epoch.
+    running: HashMap<i32, usize>,
 }
 
 impl Tracker {
@@ -76,14 +83,55 @@ impl Tracker {
             .and_then(|s| s.uncommitted())
     }
 
-    /// The current epoch of `partition`, if assigned.
+    /// The current epoch of `partition`, if assigned and not being revoked.
     pub(crate) fn epoch(&self, partition: i32) -> Option<u64> {
-        self.partitions.get(&partition).map(|s| s.epoch)
+        self.partitions
+            .get(&partition)
+            .filter(|s| !s.revoking)
+            .map(|s| s.epoch)
     }
 
-    /// Register a received record; `None` when the partition is not assigned.
+    /// Begin revoking `partition`: no record of it starts from now on
+    /// ([`Tracker::enter`] refuses), those running may still finish.
+    pub(crate) fn start_revoke(&mut self, partition: i32) {
+        if let Some(state) = self.partitions.get_mut(&partition) {
+            state.revoking = true;
+        }
+    }
+
+    /// Start handling a record of `partition` received in `epoch`: `false`
+    /// (and nothing counted) when that assignment is over or being revoked.
+    pub(crate) fn enter(&mut self, partition: i32, epoch: u64) -> bool {
+        if self.epoch(partition) != Some(epoch) {
+            return false;
+        }
+        *self.running.entry(partition).or_default() += 1;
+        true
+    }
+
+    /// A record started with [`Tracker::enter`] is no longer being handled
+    /// (finished, failed, or cancelled).
+    pub(crate) fn exit(&mut self, partition: i32) {
+        if let Some(n) = self.running.get_mut(&partition) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.running.remove(&partition);
+            }
+        }
+    }
+
+    /// Records being handled in any of `partitions`.
+    pub(crate) fn running_in(&self, partitions: &[i32]) -> usize {
+        partitions.iter().filter_map(|p| self.running.get(p)).sum()
+    }
+
+    /// Register a received record; `None` when the partition is not
+    /// assigned (or being revoked).
     pub(crate) fn begin(&mut self, partition: i32, offset: i64) -> Option<u64> {
-        let state = self.partitions.get_mut(&partition)?;
+        let state = self
+            .partitions
+            .get_mut(&partition)
+            .filter(|s| !s.revoking)?;
         state.pending.insert(offset, false);
         Some(state.epoch)
     }
@@ -138,6 +186,69 @@ impl Tracker {
             .values()
             .map(|s| s.pending.values().filter(|done| !**done).count())
             .sum()
+    }
+}
+
+/// The tracker of one consumer, and a signal for whoever waits until the
+/// handlers of some partitions are done (a revocation).
+#[derive(Debug, Default)]
+pub(crate) struct Offsets {
+    tracker: Mutex<Tracker>,
+    idle: Condvar,
+}
+
+impl Offsets {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Tracker> {
+        // A poisoned lock only means a panic elsewhere mid-update of plain
+        // maps; the data is still consistent enough to keep going.
+        self.tracker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`Tracker::enter`], as a guard that calls [`Tracker::exit`] when
+    /// dropped, however the handling ends (a cancelled task included).
+    pub(crate) fn enter(
+        self: &std::sync::Arc<Self>,
+        partition: i32,
+        epoch: u64,
+    ) -> Option<Running> {
+        self.lock().enter(partition, epoch).then(|| Running {
+            offsets: self.clone(),
+            partition,
+        })
+    }
+
+    /// Block the calling thread until no record of `partitions` is being
+    /// handled, or `timeout` passes; `true` when they are idle. Never call
+    /// it on an async runtime thread: the handlers it waits for may need it.
+    pub(crate) fn wait_idle(&self, partitions: &[i32], timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        let mut tracker = self.lock();
+        while tracker.running_in(partitions) > 0 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            tracker = self
+                .idle
+                .wait_timeout(tracker, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+}
+
+/// One record (or batch) being handled; see [`Offsets::enter`].
+#[derive(Debug)]
+pub(crate) struct Running {
+    offsets: std::sync::Arc<Offsets>,
+    partition: i32,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.offsets.lock().exit(self.partition);
+        self.offsets.idle.notify_all();
     }
 }
 
@@ -216,6 +327,29 @@ mod tests {
         t.finish(0, new, 1);
         assert_eq!(t.take_commits(), [(0, 2)]);
         assert_eq!(t.revoke(0), None, "already committed");
+    }
+
+    #[test]
+    fn a_revoked_partition_starts_nothing_and_its_running_records_are_awaited() {
+        let offsets = std::sync::Arc::new(Offsets::default());
+        let e = offsets.lock().assign(0);
+        offsets.lock().begin(0, 7);
+        let running = offsets.enter(0, e).expect("current");
+        assert_eq!(offsets.lock().running_in(&[0]), 1);
+        offsets.lock().start_revoke(0);
+        assert!(offsets.enter(0, e).is_none(), "nothing new starts");
+        assert_eq!(offsets.lock().epoch(0), None);
+        assert!(!offsets.wait_idle(&[0], Duration::from_millis(20)));
+        let waiter = {
+            let offsets = offsets.clone();
+            std::thread::spawn(move || offsets.wait_idle(&[0], Duration::from_secs(30)))
+        };
+        // The running record still finishes into the revoked assignment.
+        offsets.lock().finish(0, e, 7);
+        drop(running);
+        assert!(waiter.join().expect("waiter"), "woken when idle");
+        assert_eq!(offsets.lock().revoke(0), Some(8));
+        assert!(offsets.wait_idle(&[0, 1], Duration::ZERO));
     }
 
     #[test]
