@@ -175,3 +175,78 @@ async fn unconfigured_stores_are_absent_and_bad_ones_are_typed_errors() {
     assert!(shown.contains("AI_DATA_PG_PORT"), "{shown}");
     assert!(!shown.contains("hunter2-secret"), "{shown}");
 }
+
+/// The seed's deployment (issue 13 item 13): its whole Secret mounted as
+/// `AI_DATA_SECRETS_DIR`, the Mongo endpoint in the environment, no
+/// `AI_DATA_MONGO_USER`. `Platform::from_env` logs in as the seed's
+/// application user, whose password the Secret's `mongodb-password` is, and
+/// bootstraps with it.
+#[tokio::test]
+async fn the_seeds_mounted_secret_without_a_mongo_user_is_usable() {
+    let Some(mongo) = ai_data_testkit::mongo().await else {
+        return;
+    };
+    let password = format!("app-{}", uuid::Uuid::new_v4().simple());
+    // The seed's init script creates the application user in the platform
+    // database (here the test's own).
+    ai_data::mongo::Bootstrap::new()
+        .with_user(ai_data::mongo::PlatformUser::seed_app(password.clone()))
+        .run(&mongo.db())
+        .await
+        .expect("create the seed's app user");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (key, value) in [
+        ("postgres-password", "pg-secret"),
+        ("mongodb-password", password.as_str()),
+        ("redis-password", "redis-secret"),
+        ("weaviate-apikey", "weaviate-secret"),
+        ("kafka-password", "kafka-secret"),
+    ] {
+        std::fs::write(dir.path().join(key), format!("{value}\n")).expect("write secret");
+    }
+    let url = url::Url::parse(&mongo.url).expect("test URL");
+    let env = EnvSource::from_pairs([
+        (
+            "AI_DATA_MONGO_HOST",
+            url.host_str().expect("host").to_owned(),
+        ),
+        (
+            "AI_DATA_MONGO_PORT",
+            url.port().unwrap_or(27017).to_string(),
+        ),
+        ("AI_DATA_MONGO_DATABASE", mongo.database.clone()),
+        (
+            "AI_DATA_SECRETS_DIR",
+            dir.path().to_str().expect("utf8").to_owned(),
+        ),
+    ]);
+    let platform = Platform::from_env_source(&env, PlatformOptions::setup())
+        .await
+        .expect("the seed's Secret alone is enough");
+    let store = platform.mongo.as_ref().expect("mongo configured");
+    let status = store
+        .database()
+        .run_command(ai_data::mongo::bson::doc! { "connectionStatus": 1 })
+        .await
+        .expect("connectionStatus");
+    let users = status
+        .get_document("authInfo")
+        .and_then(|a| a.get_array("authenticatedUsers"))
+        .expect("authenticated users");
+    let user = users
+        .first()
+        .and_then(|u| u.as_document())
+        .expect("one user");
+    assert_eq!(user.get_str("user"), Ok(ai_data::mongo::SEED_APP_USER));
+    let collections = store
+        .database()
+        .list_collection_names()
+        .await
+        .expect("collections");
+    assert!(
+        collections.iter().any(|c| c == "system_logs"),
+        "bootstrapped as the app user: {collections:?}"
+    );
+    assert!(platform.health().await.is_healthy());
+}

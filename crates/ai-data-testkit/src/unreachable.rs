@@ -103,7 +103,7 @@ pub fn io_kinds(err: &(dyn std::error::Error + 'static)) -> Vec<io::ErrorKind> {
 }
 
 /// What every store's connect-timeout test expects of a failed connect: kind
-/// [`ErrorKind::Connect`](ai_data_core::ErrorKind::Connect), retryable,
+/// [`ErrorKind::Connect`], retryable,
 /// within the connect timeout (plus scheduling slack), the cause in
 /// `source()`, the store named, the secret nowhere.
 ///

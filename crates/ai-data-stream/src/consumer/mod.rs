@@ -24,7 +24,11 @@
 //!   owner) only after every handler of the old assignment has ended, so
 //!   one key is never handled twice at once. librdkafka is polled on a
 //!   thread of the consumer's own, where that wait can block, so this
-//!   holds on any async runtime;
+//!   holds on any async runtime. The one exception: cancelling a handler
+//!   takes effect at its next `.await`, and a handler that blocks its
+//!   thread without one for longer than the shutdown timeout plus 5 s is
+//!   given up on (an error is logged); the partition goes while it still
+//!   runs, so its key may then be handled twice at once;
 //! - on shutdown, running handlers finish, queued records are left for the
 //!   next run, and what finished is committed synchronously;
 //! - handlers have no deadline unless the retry policy given to
@@ -169,7 +173,10 @@ impl ConsumerContext for ConsumerCtx {
                 // Nothing of these partitions starts any more; what runs
                 // finishes (or is cancelled) before the partitions go, so
                 // that their records are never handled twice at once, here
-                // or by their next owner, and what finished is committed.
+                // or by their next owner, and what finished is committed
+                // here, synchronously (the run loop's periodic commits leave
+                // revoking partitions alone, and their async outcome would
+                // only be reported by a poll after the partitions are gone).
                 {
                     let mut tracker = self.offsets.lock();
                     for partition in &partitions {
@@ -519,9 +526,13 @@ where
     /// How long shutdown, and the revocation of partitions in a rebalance,
     /// wait for running handlers (default 30 s). Handlers still running then
     /// are cancelled; their records were not committed and are handled
-    /// again (by this consumer or the partition's next owner). A revocation
-    /// holds up the group's rebalance while it waits, so keep this well
-    /// below librdkafka's `max.poll.interval.ms` (5 min).
+    /// again (by this consumer or the partition's next owner). Cancelling
+    /// takes effect at a handler's next `.await`; a revocation waits 5 s
+    /// more for that, then lets the partition go anyway (logging an error),
+    /// so a handler that blocks its thread for longer than this timeout
+    /// plus 5 s may run while the key's next record is handled. A
+    /// revocation holds up the group's rebalance while it waits, so keep
+    /// this well below librdkafka's `max.poll.interval.ms` (5 min).
     #[must_use]
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;

@@ -76,11 +76,15 @@ impl Tracker {
         self.next_epoch
     }
 
-    /// Stop tracking `partition`; returns the commit position not yet committed.
+    /// Stop tracking `partition`; returns its commit position (the finished
+    /// prefix), for the revocation to commit synchronously. It is returned
+    /// even when [`Tracker::take_commits`] handed it out already: that was
+    /// an asynchronous commit, whose failure would only be reported after
+    /// the partition is gone, and committing it again is harmless.
     pub(crate) fn revoke(&mut self, partition: i32) -> Option<i64> {
         self.partitions
             .remove(&partition)
-            .and_then(|s| s.uncommitted())
+            .and_then(|s| s.committable)
     }
 
     /// The current epoch of `partition`, if assigned and not being revoked.
@@ -150,10 +154,15 @@ impl Tracker {
     }
 
     /// Commit positions that moved since the last call; they count as
-    /// committed from now on (see [`Tracker::commit_failed`]).
+    /// committed from now on (see [`Tracker::commit_failed`]). Partitions
+    /// being revoked are left out: their revocation commits them itself,
+    /// synchronously, once their handlers are done ([`Tracker::revoke`]).
     pub(crate) fn take_commits(&mut self) -> Vec<(i32, i64)> {
         let mut out = Vec::new();
         for (&partition, state) in &mut self.partitions {
+            if state.revoking {
+                continue;
+            }
             if let Some(next) = state.uncommitted() {
                 state.committed = Some(next);
                 out.push((partition, next));
@@ -326,7 +335,11 @@ mod tests {
         );
         t.finish(0, new, 1);
         assert_eq!(t.take_commits(), [(0, 2)]);
-        assert_eq!(t.revoke(0), None, "already committed");
+        assert_eq!(
+            t.revoke(0),
+            Some(2),
+            "committed again on revoke: the async commit may have failed"
+        );
     }
 
     #[test]
@@ -350,6 +363,28 @@ mod tests {
         assert!(waiter.join().expect("waiter"), "woken when idle");
         assert_eq!(offsets.lock().revoke(0), Some(8));
         assert!(offsets.wait_idle(&[0, 1], Duration::ZERO));
+    }
+
+    #[test]
+    fn a_revoking_partition_is_left_to_the_revocation_commit() {
+        let mut t = Tracker::default();
+        let e0 = t.assign(0);
+        let e1 = t.assign(1);
+        for partition in [0, 1] {
+            t.begin(partition, 0);
+            t.begin(partition, 1);
+        }
+        t.finish(0, e0, 0);
+        t.finish(1, e1, 0);
+        assert_eq!(t.take_commits(), [(0, 1), (1, 1)]);
+        t.start_revoke(0);
+        // A handler of the revoked partition finishes while the revocation
+        // waits: the periodic commit leaves it to the revocation's own.
+        t.finish(0, e0, 1);
+        t.finish(1, e1, 1);
+        assert_eq!(t.take_commits(), [(1, 2)], "only the partition staying");
+        assert_eq!(t.revoke(0), Some(2), "the revocation commits it");
+        assert_eq!(t.revoke(1), Some(2), "an async commit's outcome is unknown");
     }
 
     #[test]
