@@ -83,4 +83,6 @@ pub use rate_limit::{RateDecision, RateLimiter, WindowKind};
 pub use session::{Session, SessionId, SessionStore, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_LIFETIME};
 pub use single_flight::SingleFlight;
 pub use typed::{CacheStats, TypedCache, DEFAULT_LOAD_LEASE, DEFAULT_TTL};
-pub use vector::{CachedVectorStore, VectorCacheStats, VECTOR_CACHE_FORMAT};
+pub use vector::{
+    CachedVectorStore, VectorCacheStats, DEFAULT_MAX_COLLECTIONS, VECTOR_CACHE_FORMAT,
+};

@@ -81,6 +81,16 @@ static DELETE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// `KEYS[1]` the entry, `ARGV[1]` the marker prefix: its `PTTL`, or -2
+/// (absent) when it holds a load marker, not a value.
+static ENTRY_PTTL: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        "local head = redis.call('GETRANGE', KEYS[1], 0, string.len(ARGV[1]) - 1) \
+         if head == ARGV[1] then return -2 end \
+         return redis.call('PTTL', KEYS[1])",
+    )
+});
+
 /// What the lookup of `get_or_load` found, short of a hit.
 enum Seen {
     /// Another load's marker.
@@ -380,16 +390,19 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
         self.op("cache.set").run(set).await
     }
 
-    /// The remaining time to live of `key`; `None` when absent (or without expiry).
+    /// The remaining time to live of `key`; `None` when absent (or without
+    /// expiry). A key that is only being loaded (its load marker, not a
+    /// value, is in Redis) is absent, as for [`get`](Self::get).
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>> {
         let full = self.key(key);
-        let pttl = pin!(async {
-            self.client
-                .fast(self.timeout)
-                .pttl(&full)
-                .await
-                .map_err(|e| map_fred(e, "pttl", self.keys.namespace()))
-        });
+        let pttl = pin!(self.client.eval_within(
+            self.timeout,
+            &ENTRY_PTTL,
+            full.as_str(),
+            vec![Value::Bytes(Bytes::from_static(MARKER_PREFIX))],
+            "pttl",
+            self.keys.namespace(),
+        ));
         let ms: i64 = self.op("cache.ttl").run(pttl).await?;
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))
     }

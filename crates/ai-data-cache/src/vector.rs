@@ -2,7 +2,7 @@
 //! Redis, invalidated per collection by a generation counter, and never
 //! failed by Redis.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ai_data_core::observe::Operation;
-use ai_data_core::{Error, Result, Store};
+use ai_data_core::{Error, ErrorKind, Result, Store};
 use ai_data_vector::{
     validate, Capabilities, CollectionSpec, Filter, Record, RecordId, SearchHit, SearchQuery,
     Selector, UpsertReport, VectorStore,
@@ -21,6 +21,7 @@ use fred::clients::{Client, WithOptions};
 use fred::interfaces::KeysInterface;
 use fred::types::scripts::Script;
 use fred::types::Expiration;
+use hashlink::LruCache;
 use rand::Rng;
 
 use crate::error::map_fred;
@@ -30,6 +31,10 @@ use crate::{Codec, KeySpace, RedisClient, SingleFlight};
 
 /// Version of the cached entry format; part of every key.
 pub const VECTOR_CACHE_FORMAT: u32 = 1;
+
+/// Default number of collection generations a [`CachedVectorStore`]
+/// remembers in process (see [`CachedVectorStore::with_max_collections`]).
+pub const DEFAULT_MAX_COLLECTIONS: usize = 4096;
 
 /// Counters of one [`CachedVectorStore`] (shared by its clones).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,7 +56,9 @@ pub struct VectorCacheStats {
     /// Redis failures and timeouts absorbed.
     pub redis_errors: u64,
     /// Collections whose generation this store remembers (in process; one
-    /// small entry per collection searched or written).
+    /// small entry per existing collection searched or written, at most
+    /// [`CachedVectorStore::with_max_collections`], least recently used
+    /// forgotten first).
     pub collections: u64,
 }
 
@@ -69,18 +76,29 @@ fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
-/// `INCR` the generation; a key that was missing (new, or evicted under
-/// `allkeys-lru`) starts at a random value instead of 1, so that entries of
-/// an earlier life of the counter can never be read again.
+/// `INCR` the generation if it exists; returns 0 (and creates nothing) when
+/// it is missing (never searched, evicted under `allkeys-lru`, or removed
+/// after the inner store said `NotFound`): a missing generation has no
+/// valid entries, since the next search creates it at a fresh random value.
 static BUMP: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
-        "local g = redis.call('INCR', KEYS[1]) \
-         if g == 1 then redis.call('SET', KEYS[1], ARGV[1]) return tonumber(ARGV[1]) end \
-         return g",
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end \
+         return 0",
     )
 });
 
-/// Read the generation, creating it at a random value when missing.
+/// Remove the generation `ARGV[1]` (one the inner store said `NotFound`
+/// for) if it is still current.
+static FORGET: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end \
+         return 0",
+    )
+});
+
+/// Read the generation, creating it at a random value when missing (new,
+/// or evicted under `allkeys-lru`), so that entries of an earlier life of
+/// the counter can never be read again.
 static CURRENT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         "local g = redis.call('GET', KEYS[1]) \
@@ -98,9 +116,9 @@ fn random_generation() -> String {
 
 #[derive(Debug)]
 struct State {
-    /// Last generation seen per collection: lets the hit path read the
-    /// generation and the entry in one `MGET`.
-    generations: Mutex<HashMap<String, i64>>,
+    /// Last generation seen per collection (an LRU): lets the hit path
+    /// read the generation and the entry in one `MGET`.
+    generations: Mutex<LruCache<String, i64>>,
     /// Collections written while Redis was unreachable: their generation
     /// must be bumped before the cache serves them again.
     pending: Mutex<HashSet<String>>,
@@ -124,6 +142,15 @@ struct State {
 ///   collection's generation (`{<collection>}:gen`, one `INCR`), so older
 ///   entries are never read again and age out by TTL: O(1), no key scan.
 ///   A write made elsewhere is announced with [`invalidate`](Self::invalidate).
+///   The first search of a collection creates its generation at a random
+///   value; a bump of a missing generation creates nothing (nothing is
+///   cached under it).
+/// - **Only collections the inner store has leave state**: a search the
+///   inner store answers `NotFound` removes the generation it read (in
+///   Redis and in process); a write it answers `NotFound` bumps nothing.
+///   So well-formed names of no collection, taken from requests, cannot
+///   grow Redis or the process. The in-process map of generations is an
+///   LRU bounded by [`with_max_collections`](Self::with_max_collections).
 /// - **One round trip per hit**: the generation and the entry are read
 ///   with one `MGET` (same hash slot), using the last generation seen.
 /// - **Redis never fails a search**: each Redis call is bounded by a
@@ -263,7 +290,7 @@ impl<S: VectorStore> CachedVectorStore<S> {
             timeout: Duration::from_millis(100),
             retry_interval: Duration::from_secs(1),
             state: Arc::new(State {
-                generations: Mutex::new(HashMap::new()),
+                generations: Mutex::new(LruCache::new(DEFAULT_MAX_COLLECTIONS)),
                 pending: Mutex::new(HashSet::new()),
                 skip_until: AtomicU64::new(0),
                 epoch: Instant::now(),
@@ -298,6 +325,20 @@ impl<S: VectorStore> CachedVectorStore<S> {
     #[must_use]
     pub fn with_retry_interval(mut self, interval: Duration) -> Self {
         self.retry_interval = interval;
+        self
+    }
+
+    /// Remember the generations of at most this many collections in
+    /// process (at least 1; default [`DEFAULT_MAX_COLLECTIONS`]); the least
+    /// recently used is forgotten first. A forgotten generation costs its
+    /// next search one more round trip, never a wrong result.
+    #[must_use]
+    pub fn with_max_collections(self, max: usize) -> Self {
+        self.state
+            .generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_capacity(max.max(1));
         self
     }
 
@@ -384,6 +425,46 @@ impl<S: VectorStore> CachedVectorStore<S> {
             .copied()
     }
 
+    fn forget_generation(&self, collection: &str) {
+        self.state
+            .generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(collection);
+    }
+
+    /// The inner store does not have `collection`: remove the generation
+    /// this search created (or read) for it, in Redis and here, so that
+    /// names of no collection leave nothing behind. Removing a generation
+    /// is always safe: the next search creates a fresh random one.
+    async fn forget(&self, collection: &str, generation: i64) {
+        {
+            let mut generations = self
+                .state
+                .generations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if generations.peek(collection) == Some(&generation) {
+                generations.remove(collection);
+            }
+        }
+        let key = self.gen_key(collection);
+        let removed: Result<i64> = self
+            .client
+            .eval_within(
+                self.timeout,
+                &FORGET,
+                key.as_str(),
+                vec![generation.to_string()],
+                "cache generation",
+                &key,
+            )
+            .await;
+        if let Err(e) = removed {
+            self.redis_failed("removing the generation of a missing collection failed", &e);
+        }
+    }
+
     fn remember_generation(&self, collection: &str, generation: i64) {
         self.state
             .generations
@@ -432,7 +513,12 @@ impl<S: VectorStore> CachedVectorStore<S> {
             .op("vector_cache.invalidate")
             .run(bump_generation)
             .await?;
-        self.remember_generation(collection, generation);
+        if generation == 0 {
+            // No generation in Redis: nothing cached to invalidate.
+            self.forget_generation(collection);
+        } else {
+            self.remember_generation(collection, generation);
+        }
         bump(&self.state.counters.invalidations);
         Ok(())
     }
@@ -509,7 +595,15 @@ impl<S: VectorStore> CachedVectorStore<S> {
             .flights
             .run(&flight, || async {
                 bump(&self.state.counters.inner_searches);
-                let hits = self.inner.search(collection, query).await?;
+                let hits = match self.inner.search(collection, query).await {
+                    Ok(hits) => hits,
+                    Err(e) => {
+                        if let (Some(generation), true) = (generation, is_not_found(&e)) {
+                            self.forget(collection, generation).await;
+                        }
+                        return Err(e);
+                    }
+                };
                 if let Some(generation) = generation {
                     self.store(collection, generation, hash, &hits).await;
                 }
@@ -614,6 +708,17 @@ fn cacheable(collection: &str) -> bool {
     validate::collection_name(collection).is_ok()
 }
 
+fn is_not_found(error: &Error) -> bool {
+    error.kind() == ErrorKind::NotFound
+}
+
+/// Whether a write that ended with `result` may have changed `collection`:
+/// one the inner store says is not there (`NotFound`) did not, and must not
+/// make a generation for the name.
+fn may_have_written<T>(collection: &str, result: &Result<T>) -> bool {
+    cacheable(collection) && !matches!(result, Err(e) if is_not_found(e))
+}
+
 /// What the cache said about one search.
 enum Lookup {
     Hit(Vec<SearchHit>),
@@ -639,7 +744,7 @@ impl<S: VectorStore> VectorStore for CachedVectorStore<S> {
 
     async fn drop_collection(&self, name: &str) -> Result<bool> {
         let result = self.inner.drop_collection(name).await;
-        if cacheable(name) {
+        if may_have_written(name, &result) {
             self.after_write(name).await;
         }
         result
@@ -647,7 +752,7 @@ impl<S: VectorStore> VectorStore for CachedVectorStore<S> {
 
     async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
         let result = self.inner.upsert(collection, records).await;
-        if !records.is_empty() && cacheable(collection) {
+        if !records.is_empty() && may_have_written(collection, &result) {
             self.after_write(collection).await;
         }
         result
@@ -659,7 +764,7 @@ impl<S: VectorStore> VectorStore for CachedVectorStore<S> {
 
     async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
         let result = self.inner.delete(collection, selector).await;
-        if cacheable(collection) {
+        if may_have_written(collection, &result) {
             self.after_write(collection).await;
         }
         result

@@ -445,3 +445,34 @@ async fn another_process_does_not_wait_for_a_load_in_flight_here() {
     assert_eq!(replica.stats().loads, 1);
     cleanup(&r).await;
 }
+
+#[tokio::test]
+async fn ttl_is_none_while_a_key_is_only_being_loaded() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let cache = TypedCache::<String>::new(connect(&r.url).await, &namespace(&r), 1)
+        .expect("cache")
+        .with_ttl(Duration::from_secs(600));
+    let (task, release) = blocked_load(&cache, "loading", "value").await;
+    // The load marker is in Redis (with its lease), but no entry is.
+    assert_eq!(keys(&r).await.len(), 1, "the load marker");
+    assert_eq!(cache.get("loading").await.expect("get"), None);
+    assert_eq!(
+        cache.ttl("loading").await.expect("ttl"),
+        None,
+        "a load marker is not an entry"
+    );
+    release.send(()).expect("release the loader");
+    assert_eq!(task.await.expect("join").expect("load"), "value");
+    let ttl = cache
+        .ttl("loading")
+        .await
+        .expect("ttl")
+        .expect("cached now");
+    assert!(
+        ttl > Duration::from_secs(590) && ttl <= Duration::from_secs(600),
+        "{ttl:?}"
+    );
+    cleanup(&r).await;
+}

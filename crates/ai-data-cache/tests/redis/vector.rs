@@ -490,3 +490,91 @@ async fn invalid_collection_names_touch_neither_redis_nor_the_process() {
     assert_eq!((s.hits, s.bypassed), (before.hits + 1, 0), "{s:?}");
     cleanup(&r).await;
 }
+
+#[tokio::test]
+async fn collections_the_inner_store_lacks_leave_no_trace() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let store = CachedVectorStore::new(Counting::new(Duration::ZERO), connect(&r.url).await)
+        .with_namespace(&namespace(&r))
+        .expect("namespace");
+    seeded(&store).await;
+    let q = query();
+    store.search("docs", &q).await.expect("miss");
+    let before_keys = keys(&r).await;
+    let before = store.stats();
+    assert_eq!(before.collections, 1, "{before:?}");
+
+    // Well-formed names, as a request might carry them, of no collection.
+    for i in 0..40 {
+        let name = format!("missing_{i}");
+        let err = store.search(&name, &q).await.expect_err("search");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+        let err = store.upsert(&name, &[record(1)]).await.expect_err("upsert");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+        let err = store
+            .delete(&name, Selector::Ids(vec![RecordId::from_key("doc-1")]))
+            .await
+            .expect_err("delete");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+        assert!(!store.drop_collection(&name).await.expect("drop"), "{name}");
+        store.invalidate(&name).await.expect("invalidate");
+        // Searched again: still not cached, still an error.
+        let err = store.search(&name, &q).await.expect_err("search again");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{name}: {err}");
+    }
+    let mut after_keys = keys(&r).await;
+    after_keys.sort();
+    let mut expected_keys = before_keys.clone();
+    expected_keys.sort();
+    assert_eq!(
+        after_keys, expected_keys,
+        "no Redis key for a missing collection"
+    );
+    let after = store.stats();
+    assert_eq!(after.collections, 1, "the in-process map grew: {after:?}");
+    assert_eq!(after.redis_errors, 0, "{after:?}");
+
+    // The cache still serves and invalidates the real collection.
+    store.search("docs", &q).await.expect("hit");
+    assert_eq!(store.stats().hits, before.hits + 1);
+    let closer = Record::new(
+        RecordId::from_key("closest"),
+        q.vector.clone(),
+        payload("fr"),
+    );
+    store.upsert("docs", &[closer]).await.expect("upsert");
+    let fresh = store.search("docs", &q).await.expect("search");
+    assert_eq!(fresh[0].id, RecordId::from_key("closest"));
+    cleanup(&r).await;
+}
+
+#[tokio::test]
+async fn the_remembered_generations_are_bounded() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let store = CachedVectorStore::new(Counting::new(Duration::ZERO), connect(&r.url).await)
+        .with_namespace(&namespace(&r))
+        .expect("namespace")
+        .with_max_collections(2);
+    let q = query();
+    let names = ["c_one", "c_two", "c_three"];
+    for name in names {
+        let spec = CollectionSpec::new(name, 4, Metric::L2);
+        store.ensure_collection(&spec).await.expect("collection");
+        store.upsert(name, &[record(1)]).await.expect("upsert");
+        store.search(name, &q).await.expect("miss");
+    }
+    let s = store.stats();
+    assert_eq!((s.collections, s.misses), (2, 3), "{s:?}");
+    // A forgotten generation is read again from Redis: still a hit.
+    for name in names {
+        let hits = store.search(name, &q).await.expect("hit");
+        assert_eq!(hits[0].id, record(1).id, "{name}");
+    }
+    let s = store.stats();
+    assert_eq!((s.collections, s.hits, s.misses), (2, 3, 3), "{s:?}");
+    cleanup(&r).await;
+}
