@@ -59,7 +59,10 @@ fn bench(c: &mut Criterion) {
     });
     let queries = queries_near(SEED, 100, DIM, CLUSTERS);
 
-    // The hand-written baseline: the SQL the store issues, decoded into the same columns.
+    // The hand-written baseline: the store's unfiltered query shape (for this k no
+    // per-transaction settings and no CTE), minus the table guard the store adds to
+    // every search (`WHERE "bench"._ai_data_same_table(...)`, a once-per-statement
+    // catalog check), decoded into the same columns.
     let sql =
         "SELECT id, (embedding <=> $1)::float8 AS distance, COALESCE(payload_text, payload::text) \
          FROM \"bench\".\"search_768\" \

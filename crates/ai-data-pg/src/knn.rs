@@ -191,6 +191,14 @@ impl KnnScan {
     /// more exactly (same transaction, `enable_indexscan = off`) when an
     /// approximate scan yielded fewer than [`KnnScan::candidates`] rows
     /// ([`KnnQuery::found`]).
+    ///
+    /// The exact re-run costs a sequential scan of the table (of the rows
+    /// a filter keeps) plus a top-`k` sort, with or without a filter: on a
+    /// large table an unfiltered search whose HNSW scan was cut short (the
+    /// graph's reachable part holds fewer than `k` live rows, e.g. many
+    /// dead tuples before a `VACUUM`) reads the whole table. Each re-run is
+    /// logged at `debug` level (target `ai_data_pg::knn`, with `found` and
+    /// `candidates`), so operators can see how often it happens.
     pub async fn run<Q: KnnQuery>(
         &self,
         pool: &PgPool,
@@ -199,9 +207,11 @@ impl KnnScan {
         let mut conn = pool.acquire().await?;
         if self.settings.is_empty() {
             let rows = query.fetch(&mut conn).await?;
-            if !self.is_short(query.found(&rows)) {
+            let found = query.found(&rows);
+            if !self.is_short(found) {
                 return Ok(rows);
             }
+            self.log_exact(found);
             let mut tx = conn.begin().await?;
             let rows = self.exactly(&mut tx, query).await?;
             tx.commit().await?;
@@ -210,7 +220,9 @@ impl KnnScan {
         let mut tx = conn.begin().await?;
         self.apply(&mut tx).await?;
         let mut rows = query.fetch(&mut tx).await?;
-        if self.is_short(query.found(&rows)) {
+        let found = query.found(&rows);
+        if self.is_short(found) {
+            self.log_exact(found);
             rows = self.exactly(&mut tx, query).await?;
         }
         tx.commit().await?;
@@ -222,6 +234,15 @@ impl KnnScan {
     /// [`KnnScan::candidates`].
     pub fn is_short(&self, found: usize) -> bool {
         self.approximate && found < self.candidates
+    }
+
+    fn log_exact(&self, found: usize) {
+        tracing::debug!(
+            found,
+            candidates = self.candidates,
+            "approximate vector index scan came up short; re-running it exactly \
+             (enable_indexscan = off: a sequential scan and sort)"
+        );
     }
 
     /// The query again without index scans (inside a transaction).

@@ -21,6 +21,8 @@ use crate::{FilterOp, IndexKind, Metric};
 /// assert!(!caps.supports_metric(Metric::Dot));
 /// assert!(!caps.supports_filter_op(FilterOp::ContainsAny));
 /// assert_eq!(caps.max_k, 1000);
+/// assert!(caps.ties_by_id);
+/// assert!(!caps.with_ties_by_id(false).ties_by_id);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -39,6 +41,20 @@ pub struct Capabilities {
     pub max_dimension: usize,
     /// Largest `k` of a search.
     pub max_k: usize,
+    /// Whether an exact-index search that cuts through equal distances keeps
+    /// the records with the smallest ids (true for `MemoryStore` and
+    /// `PgVectorStore`). When false (`WeaviateStore`: a `flat` index cuts
+    /// such a tie as the server does, which is not by id) the hits are still
+    /// the `k` nearest distances and still listed by distance, then id, but
+    /// *which* of the records tied at the `k`-th distance are kept is the
+    /// backend's choice. Defaults to true (also when absent in serialized
+    /// capabilities).
+    #[serde(default = "ties_by_id_default")]
+    pub ties_by_id: bool,
+}
+
+fn ties_by_id_default() -> bool {
+    true
 }
 
 impl Capabilities {
@@ -53,6 +69,7 @@ impl Capabilities {
             max_batch_size: max_batch_size.max(1),
             max_dimension: max_dimension.max(1),
             max_k: max_k.max(1),
+            ties_by_id: true,
         }
     }
 
@@ -81,6 +98,14 @@ impl Capabilities {
     #[must_use]
     pub fn with_hybrid(mut self, hybrid: bool) -> Self {
         self.hybrid = hybrid;
+        self
+    }
+
+    /// Set whether a tie cut by `k` keeps the smallest ids
+    /// ([`Capabilities::ties_by_id`]).
+    #[must_use]
+    pub fn with_ties_by_id(mut self, ties_by_id: bool) -> Self {
+        self.ties_by_id = ties_by_id;
         self
     }
 

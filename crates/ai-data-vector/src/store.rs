@@ -106,12 +106,16 @@ pub trait VectorStore: Send + Sync + Debug {
     /// - Fewer than `k` hits only when fewer than `k` records match the
     ///   filter (and threshold): a selective filter still gives `k` hits.
     /// - With an exact index (and on `MemoryStore`, whatever the index) the
-    ///   hits are exactly the `k` nearest, and when `k` cuts through records
-    ///   at an equal distance those with the smallest ids are kept
-    ///   (`MemoryStore`, `PgVectorStore`; a Weaviate `flat` index cuts such a
-    ///   tie as the server does). An approximate index (HNSW, IVFFlat) may
-    ///   return other near records (recall below 1) but still sorts them by
-    ///   distance, then id.
+    ///   hits are exactly the `k` nearest. When `k` cuts through records at
+    ///   an equal distance, a backend whose
+    ///   [`Capabilities::ties_by_id`] is true keeps those with the smallest
+    ///   ids (`MemoryStore`, `PgVectorStore`); `WeaviateStore` sets it false:
+    ///   its `flat` index cuts such a tie as the server does (the server
+    ///   returns only `k` objects and does not promise which of equal
+    ///   distances it keeps, so the client cannot re-cut the tie exactly), and only the order of the
+    ///   kept hits is by distance, then id. An approximate index (HNSW,
+    ///   IVFFlat) may return other near records (recall below 1) but still
+    ///   sorts them by distance, then id.
     async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>>;
 }
 

@@ -601,6 +601,83 @@ async fn a_collection_recreated_by_another_store_is_read_with_its_new_spec() {
     }
 }
 
+/// A replica that has not replayed a recreate yet still holds the old table
+/// (another oid) under the collection's name: the guard fails there, and
+/// the retry runs on the primary (re-running on the lagging replica would
+/// fail the same way). The "replica" is a second database on the server
+/// whose table was created independently: to the guard, exactly a replica
+/// behind by one drop-and-create.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_behind_a_recreate_sends_the_retry_to_the_primary() {
+    let (Some(primary), Some(replica)) = (ai_data_testkit::pg().await, ai_data_testkit::pg().await)
+    else {
+        return;
+    };
+    let spec = CollectionSpec::new("lagged", 2, Metric::L2)
+        .with_index(IndexSpec::Exact)
+        .with_field("lang", FieldKind::Text);
+    let open = |url: &str| {
+        let config = PgConfig::from_url(url).expect("url");
+        async move {
+            let db = PgDatabase::connect(&config).await.expect("connect");
+            PgVectorStore::connect(db, "vectors").await.expect("store")
+        }
+    };
+    // The replica's (older) table, with a record the primary no longer has.
+    let old = open(&replica.url).await;
+    assert!(old.ensure_collection(&spec).await.expect("old table"));
+    old.upsert(
+        "lagged",
+        &[tagged(
+            "old",
+            vec![0.0, 0.0],
+            serde_json::json!({"lang": "en"}),
+        )],
+    )
+    .await
+    .expect("old upsert");
+    let writer = open(&primary.url).await;
+    assert!(writer.ensure_collection(&spec).await.expect("new table"));
+    writer
+        .upsert(
+            "lagged",
+            &[tagged(
+                "new",
+                vec![1.0, 0.0],
+                serde_json::json!({"lang": "en"}),
+            )],
+        )
+        .await
+        .expect("new upsert");
+
+    let db = PgDatabase::from_pools(primary.pool.clone(), vec![replica.pool.clone()]);
+    let store = PgVectorStore::connect(db, "vectors")
+        .await
+        .expect("store")
+        .with_replica_reads();
+    let hits = store
+        .search("lagged", &SearchQuery::new(vec![0.0, 0.0], 5))
+        .await
+        .expect("search retried on the primary");
+    assert_eq!(
+        hits.iter().map(|h| h.id).collect::<Vec<_>>(),
+        vec![RecordId::from_key("new")],
+        "the primary's table answers"
+    );
+    let en = Filter::eq("lang", "en");
+    assert_eq!(
+        store
+            .count("lagged", Some(&en))
+            .await
+            .expect("count retried on the primary"),
+        1
+    );
+    assert_eq!(
+        store.count("lagged", None).await.expect("unfiltered count"),
+        1
+    );
+}
+
 /// Issue 13: a hit whose id does not decode is an error, not a shorter
 /// answer. (The table's `id` column is turned into `text` behind the
 /// store's back.)

@@ -79,6 +79,10 @@ async fn grpc_on_1_25_passes_the_conformance_suite_with_flat_and_not() {
     let caps = store.capabilities();
     assert!(caps.supports_filter_op(FilterOp::Not));
     assert!(caps.supports_index(IndexKind::Exact));
+    assert!(
+        !caps.ties_by_id,
+        "a flat index cuts ties as the server does: not promised by id"
+    );
     conformance::run_all(&store, "wv_g125").await;
     let counts = store.search_counts();
     assert!(counts.grpc > 100 && counts.graphql == 0, "{counts:?}");

@@ -173,6 +173,14 @@ impl TextEmbeddingRepo {
     /// this transaction only, and an index scan that comes up short is
     /// re-run exactly. So the search returns `k` rows when `k` rows (of the
     /// dataset) exist, nearest first, equal distances by id.
+    ///
+    /// Cost: the exact re-run (`enable_indexscan = off`) is a sequential
+    /// scan of the table (or of the dataset's rows) and a top-`k` sort. It
+    /// happens for a dataset whose rows the index scan does not reach `k`
+    /// of, and also without a dataset when the HNSW scan comes up short
+    /// (e.g. many dead tuples before a `VACUUM`, or `k` near the table's
+    /// size), where it reads the whole table. Each re-run is logged at
+    /// `debug` level (target `ai_data_pg::knn`); see [`KnnScan::run`].
     pub async fn search(
         &self,
         query: &[f32],

@@ -4,20 +4,24 @@
 //!
 //! A collection's spec never changes while its table exists (an
 //! incompatible `ensure_collection` is a `Conflict`), so the table's oid
-//! identifies the spec: the store caches both. Every statement whose
-//! meaning depends on the spec (a search: the metric's operator and the
-//! filter's columns; a filtered count or delete: the columns) carries a
-//! guard, `_ai_data_same_table('"schema"."name"', <cached oid>)`, a
-//! pseudo-constant condition PostgreSQL evaluates once per statement (a
-//! catalog lookup, no extra round trip) and which raises SQLSTATE
-//! [`SQLSTATE`] when the table is another one or gone. The store then
-//! re-reads the registry and runs the call once more with the new spec.
+//! identifies the spec: the store caches both. Every search, count and
+//! delete carries a guard, `_ai_data_same_table('"schema"."name"', <cached
+//! oid>)`, a pseudo-constant condition PostgreSQL evaluates once per
+//! statement (a catalog lookup, no extra round trip) and which raises
+//! SQLSTATE [`SQLSTATE`] when the table is another one or gone. For a
+//! search (the metric's operator, the filter's columns) and a filtered
+//! count or delete (the columns) the guard is what keeps the cached spec
+//! from being applied to another table; a delete by ids and an unfiltered
+//! count carry it too, so that a replaced collection is noticed the same
+//! way there. The store then re-reads the registry and runs the call once
+//! more with the new spec, on the primary (a lagging replica may still
+//! hold the old table).
 //!
 //! Statements that mean the same on any table of the collection (`get`,
-//! a delete by ids, an unfiltered count, the writes) need no guard; an
-//! error there (an undefined table, a value the new columns refuse) or a
-//! request the cached spec refused (a record or query of the new
-//! dimension) also re-reads the registry once before it is reported.
+//! the writes) carry no guard; an error there (an undefined table, a value
+//! the new columns refuse) or a request the cached spec refused (a record
+//! or query of the new dimension) also re-reads the registry once before
+//! it is reported.
 
 use ai_data_core::Error;
 

@@ -5,10 +5,16 @@
 //! `data_platform`), and a registry table `_vector_collections` recording
 //! each collection's dimension, metric, index, fields and embedding model.
 //!
-//! The search is exactly `ORDER BY embedding <op> $1 LIMIT $2`, with the
+//! The search's core is `ORDER BY embedding <op> $1 LIMIT $2`, with the
 //! operator matching the index's operator class (on an exact collection,
 //! `ORDER BY embedding <op> $1, id`: ties at the cut go by id); filters are
-//! bound parameters over typed, generated columns. It runs through
+//! bound parameters over typed, generated columns, and every search also
+//! carries the table guard (see `generation`) in its `WHERE`. When the scan
+//! takes more candidates than `k` (a filtered HNSW or IVFFlat search, see
+//! [`ai_data_pg::knn::KnnScan::candidates`]) that core, with `LIMIT`
+//! the candidates, is wrapped in `WITH c AS MATERIALIZED (...)` and the
+//! outer query re-sorts the candidates by distance, then id, and keeps `k`
+//! (also reporting how many candidates there were). It runs through
 //! [`ai_data_pg::knn::KnnScan`], the same mechanism as ai-data-pg's
 //! `TextEmbeddingRepo`: a `k` above 40, an accuracy hint or a filter set
 //! `hnsw.ef_search`, `hnsw.iterative_scan = relaxed_order`,
@@ -17,6 +23,15 @@
 //! query's transaction only, and an approximate scan that still returns
 //! fewer than `k` rows is run once more exactly. So a search returns `k`
 //! hits when `k` records match; the hits are sorted by distance, ties by id.
+//!
+//! Cost of that exact re-run: it runs with `enable_indexscan = off`, with
+//! or without a filter, so on a large collection it is a sequential scan
+//! of the table (rows matching the filter) plus a top-`k` sort. It happens
+//! when the approximate scan comes up short: a selective filter, or, even
+//! unfiltered, an HNSW graph whose reachable part holds fewer than `k` live
+//! rows (many dead tuples before a `VACUUM`, or a `k` near the table's
+//! size). `ai_data_pg::knn` logs each exact re-run at `debug` level
+//! (target `ai_data_pg::knn`).
 //!
 //! Each store caches the collections' specs; a collection that another
 //! store dropped and recreated since is noticed on the next call and its
@@ -142,7 +157,10 @@ impl PgVectorStore {
     }
 
     /// Send searches, gets and counts to a read replica when the database
-    /// has one (they may then lag behind writes).
+    /// has one (they may then lag behind writes). Specs are read from the
+    /// primary; a call that fails because the replica has not yet replayed
+    /// a dropped and recreated collection (its table is not the one the
+    /// spec was read for) is retried once on the primary.
     #[must_use]
     pub fn with_replica_reads(mut self) -> Self {
         self.reads = ReadFrom::Replica;
@@ -225,17 +243,24 @@ impl PgVectorStore {
     /// incomplete upsert), re-read the registry and, if the collection's
     /// table changed, run `op` once more with the new spec. `NotFound` if
     /// it was dropped.
+    ///
+    /// `op` is told where to read: first where the store reads
+    /// ([`PgVectorStore::with_replica_reads`]), the retry always on the
+    /// primary. The registry (and so the cached oid) is read from the
+    /// primary; a replica that has not replayed a recreate yet still holds
+    /// the old table, fails the guard again, and would turn the retry into
+    /// the guard's error.
     async fn fresh<T, Fut>(
         &self,
         collection: &str,
-        op: impl Fn() -> Fut,
+        op: impl Fn(ReadFrom) -> Fut,
         incomplete: impl Fn(&T) -> bool,
     ) -> Result<T>
     where
         Fut: Future<Output = Result<T>>,
     {
         let before = self.cached(collection).map(|k| k.table);
-        let first = op().await;
+        let first = op(self.reads).await;
         let replaced = matches!(&first, Err(e) if generation::is_replaced(e));
         let suspect = match &first {
             Err(e) => matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::Unsupported),
@@ -249,7 +274,7 @@ impl PgVectorStore {
         if !replaced && Some(now.table) == before {
             return first;
         }
-        op().await
+        op(ReadFrom::Primary).await
     }
 
     /// The plan PostgreSQL chooses for `query` (`EXPLAIN`, with the same
@@ -260,7 +285,7 @@ impl PgVectorStore {
     pub async fn explain_search(&self, collection: &str, query: &SearchQuery) -> Result<String> {
         let explain = self.fresh(
             collection,
-            || self.explain_search_in(collection, query),
+            |_| self.explain_search_in(collection, query),
             |_| false,
         );
         observe("explain_search", collection).run(explain).await
@@ -486,7 +511,12 @@ impl PgVectorStore {
         Ok(plan.into_report())
     }
 
-    async fn get_in(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
+    async fn get_in(
+        &self,
+        collection: &str,
+        ids: &[RecordId],
+        reads: ReadFrom,
+    ) -> Result<Vec<Record>> {
         let _spec = self.spec(collection).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -499,7 +529,7 @@ impl PgVectorStore {
         );
         let rows = self
             .db
-            .read(self.reads, |pool| {
+            .read(reads, |pool| {
                 let (sql, uuids) = (sql.clone(), uuids.clone());
                 async move {
                     sqlx::query(&sql)
@@ -568,7 +598,12 @@ impl PgVectorStore {
             .rows_affected())
     }
 
-    async fn count_in(&self, collection: &str, filter: Option<&Filter>) -> Result<u64> {
+    async fn count_in(
+        &self,
+        collection: &str,
+        filter: Option<&Filter>,
+        reads: ReadFrom,
+    ) -> Result<u64> {
         let known = self.known(collection).await?;
         let spec = &known.spec;
         // The guard ($1): the filter's columns are the cached spec's.
@@ -585,7 +620,7 @@ impl PgVectorStore {
         let table = known.table;
         let (n,): (i64,) = self
             .db
-            .read(self.reads, |pool| {
+            .read(reads, |pool| {
                 let (sql, binds) = (sql.clone(), binds.clone());
                 async move {
                     bind_all!(sqlx::query_as::<_, (i64,)>(&sql).bind(table), &binds)
@@ -598,13 +633,18 @@ impl PgVectorStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn search_in(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
+    async fn search_in(
+        &self,
+        collection: &str,
+        query: &SearchQuery,
+        reads: ReadFrom,
+    ) -> Result<Vec<SearchHit>> {
         let known = self.known(collection).await?;
         validate::query(&known.spec, &self.caps, query)?;
         let plan = SearchPlan::new(&self.schema, &known, query)?;
         let hits = self
             .db
-            .read(self.reads, |pool| {
+            .read(reads, |pool| {
                 let plan = &plan;
                 async move {
                     plan.scan
@@ -645,7 +685,7 @@ impl VectorStore for PgVectorStore {
     async fn upsert(&self, collection: &str, records: &[Record]) -> Result<UpsertReport> {
         let upsert = self.fresh(
             collection,
-            || self.upsert_in(collection, records),
+            |_| self.upsert_in(collection, records),
             |report: &UpsertReport| !report.is_complete(),
         );
         observe("upsert", collection)
@@ -654,14 +694,18 @@ impl VectorStore for PgVectorStore {
     }
 
     async fn get(&self, collection: &str, ids: &[RecordId]) -> Result<Vec<Record>> {
-        let get = self.fresh(collection, || self.get_in(collection, ids), |_| false);
+        let get = self.fresh(
+            collection,
+            |reads| self.get_in(collection, ids, reads),
+            |_| false,
+        );
         observe("get", collection).run_counted(get, Vec::len).await
     }
 
     async fn delete(&self, collection: &str, selector: Selector) -> Result<u64> {
         let delete = self.fresh(
             collection,
-            || self.delete_in(collection, selector.clone()),
+            |_| self.delete_in(collection, selector.clone()),
             |_| false,
         );
         observe("delete", collection)
@@ -670,14 +714,22 @@ impl VectorStore for PgVectorStore {
     }
 
     async fn count(&self, collection: &str, filter: Option<&Filter>) -> Result<u64> {
-        let count = self.fresh(collection, || self.count_in(collection, filter), |_| false);
+        let count = self.fresh(
+            collection,
+            |reads| self.count_in(collection, filter, reads),
+            |_| false,
+        );
         observe("count", collection)
             .run_counted(count, |n| *n)
             .await
     }
 
     async fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
-        let search = self.fresh(collection, || self.search_in(collection, query), |_| false);
+        let search = self.fresh(
+            collection,
+            |reads| self.search_in(collection, query, reads),
+            |_| false,
+        );
         observe("search", collection)
             .run_counted(search, Vec::len)
             .await

@@ -32,6 +32,10 @@ use super::schema::ClassDef;
 use super::WeaviateConfig;
 use crate::{Error, RecordId, Result};
 
+/// At most this much of a reply's declared `Content-Length` is reserved
+/// up front (1 MiB); a longer body grows as its bytes arrive.
+const INITIAL_BODY_CAPACITY: usize = 1 << 20;
+
 /// `GET /v1/meta`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[non_exhaustive]
@@ -527,7 +531,10 @@ impl WeaviateClient {
         if let Some(length) = declared.filter(|n| *n > max as u64) {
             return Err(self.too_large(Some(length), operation, target));
         }
-        let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+        // The declared length only as a hint, capped: a server's word alone
+        // must not allocate up to `max` before any byte arrived.
+        let initial = declared.map_or(0, |n| n.min(INITIAL_BODY_CAPACITY as u64) as usize);
+        let mut body = Vec::with_capacity(initial);
         while let Some(chunk) = response
             .chunk()
             .await

@@ -122,8 +122,11 @@ impl WeaviateStore {
             _ if !version.has_grpc_search() => None,
             _ => Some(super::grpc::GrpcSearch::new(config)?),
         };
-        let mut caps =
-            Capabilities::new(config.batch_size, MAX_DIMENSION, MAX_K).with_metrics(Metric::ALL);
+        // The server cuts a tie at the k-th distance as it likes (not by
+        // id), and returns only k objects: see `VectorStore::search`.
+        let mut caps = Capabilities::new(config.batch_size, MAX_DIMENSION, MAX_K)
+            .with_metrics(Metric::ALL)
+            .with_ties_by_id(false);
         caps = if version.has_flat_index() {
             caps.with_index_kinds([IndexKind::Hnsw, IndexKind::Exact])
         } else {
