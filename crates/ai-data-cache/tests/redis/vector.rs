@@ -94,6 +94,16 @@ async fn seeded<S: VectorStore>(store: &S) {
     store.upsert("docs", &records).await.expect("upsert");
 }
 
+/// A cache over an instant inner store in the test's namespace, holding
+/// the seeded `docs` collection.
+async fn seeded_cache(r: &ai_data_testkit::RedisTest) -> CachedVectorStore<Counting> {
+    let store = CachedVectorStore::new(Counting::new(Duration::ZERO), connect(&r.url).await)
+        .with_namespace(&namespace(r))
+        .expect("namespace");
+    seeded(&store).await;
+    store
+}
+
 fn query() -> SearchQuery {
     SearchQuery::new(vec![10.2, 5.0, 1.0, 0.5], 5)
 }
@@ -103,10 +113,7 @@ async fn hits_misses_and_invalidation_on_writes() {
     let Some(r) = ai_data_testkit::redis().await else {
         return;
     };
-    let store = CachedVectorStore::new(Counting::new(Duration::ZERO), connect(&r.url).await)
-        .with_namespace(&namespace(&r))
-        .expect("namespace");
-    seeded(&store).await;
+    let store = seeded_cache(&r).await;
     let q = query();
     let expected = store
         .inner()
@@ -203,10 +210,7 @@ async fn an_evicted_generation_never_resurrects_old_entries() {
     let Some(r) = ai_data_testkit::redis().await else {
         return;
     };
-    let store = CachedVectorStore::new(Counting::new(Duration::ZERO), connect(&r.url).await)
-        .with_namespace(&namespace(&r))
-        .expect("namespace");
-    seeded(&store).await;
+    let store = seeded_cache(&r).await;
     let q = query();
     store.search("docs", &q).await.expect("miss");
     store.search("docs", &q).await.expect("hit");
@@ -431,10 +435,7 @@ async fn invalid_collection_names_touch_neither_redis_nor_the_process() {
     let Some(r) = ai_data_testkit::redis().await else {
         return;
     };
-    let store = CachedVectorStore::new(Counting::new(Duration::ZERO), connect(&r.url).await)
-        .with_namespace(&namespace(&r))
-        .expect("namespace");
-    seeded(&store).await;
+    let store = seeded_cache(&r).await;
     let q = query();
     store.search("docs", &q).await.expect("miss");
     let before_keys = keys(&r).await;
@@ -496,10 +497,7 @@ async fn collections_the_inner_store_lacks_leave_no_trace() {
     let Some(r) = ai_data_testkit::redis().await else {
         return;
     };
-    let store = CachedVectorStore::new(Counting::new(Duration::ZERO), connect(&r.url).await)
-        .with_namespace(&namespace(&r))
-        .expect("namespace");
-    seeded(&store).await;
+    let store = seeded_cache(&r).await;
     let q = query();
     store.search("docs", &q).await.expect("miss");
     let before_keys = keys(&r).await;
