@@ -225,20 +225,11 @@ async fn the_seeds_mounted_secret_without_a_mongo_user_is_usable() {
         .await
         .expect("the seed's Secret alone is enough");
     let store = platform.mongo.as_ref().expect("mongo configured");
-    let status = store
-        .database()
-        .run_command(ai_data::mongo::bson::doc! { "connectionStatus": 1 })
-        .await
-        .expect("connectionStatus");
-    let users = status
-        .get_document("authInfo")
-        .and_then(|a| a.get_array("authenticatedUsers"))
-        .expect("authenticated users");
-    let user = users
-        .first()
-        .and_then(|u| u.as_document())
-        .expect("one user");
-    assert_eq!(user.get_str("user"), Ok(ai_data::mongo::SEED_APP_USER));
+    let user = ai_data_testkit::authenticated_user(store.database()).await;
+    assert_eq!(
+        user.map(|(name, _)| name).as_deref(),
+        Some(ai_data::mongo::SEED_APP_USER)
+    );
     let collections = store
         .database()
         .list_collection_names()

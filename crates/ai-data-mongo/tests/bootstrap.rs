@@ -310,21 +310,8 @@ async fn seed_users_are_created_then_updated_and_can_log_in() {
     for (user, pw) in [("ai_platform_user", &app_pw), ("readonly_user", &ro_pw)] {
         let config = common::user_config(&m, user, pw);
         let logged_in = MongoStore::connect(&config).await.expect("logs in");
-        let status = logged_in
-            .database()
-            .run_command(doc! { "connectionStatus": 1 })
-            .await
-            .expect("connectionStatus");
-        let who = status
-            .get_document("authInfo")
-            .and_then(|a| a.get_array("authenticatedUsers"))
-            .expect("authenticated users");
-        assert_eq!(
-            who.first()
-                .and_then(Bson::as_document)
-                .and_then(|u| u.get_str("user").ok()),
-            Some(user)
-        );
+        let who = ai_data_testkit::authenticated_user(logged_in.database()).await;
+        assert_eq!(who.map(|(name, _)| name).as_deref(), Some(user));
         let wrong = common::user_config(&m, user, &format!("{pw}-wrong"));
         let err = MongoStore::connect(&wrong).await.expect_err("bad password");
         assert_eq!(err.kind(), ErrorKind::Auth, "{err:?}");

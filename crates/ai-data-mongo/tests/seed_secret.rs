@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use ai_data_core::{EnvSource, ExposeSecret};
-use ai_data_mongo::bson::{doc, Bson};
+use ai_data_mongo::bson::doc;
 use ai_data_mongo::mongodb::options::{ClientOptions, ServerAddress};
 use ai_data_mongo::{
     Bootstrap, LogLevel, MongoConfig, MongoStore, PlatformUser, SystemLog, SEED_APP_USER,
@@ -132,18 +132,10 @@ async fn the_seed_deployment_logs_in_and_writes_as_the_app_user() {
     let app = MongoStore::connect(&config)
         .await
         .expect("logs in as the seed's app user");
-    let status = app
-        .database()
-        .run_command(doc! { "connectionStatus": 1 })
-        .await
-        .expect("connectionStatus");
-    let who = status
-        .get_document("authInfo")
-        .and_then(|a| a.get_array("authenticatedUsers"))
-        .expect("authenticated users");
-    let who = who.first().and_then(Bson::as_document).expect("one user");
-    assert_eq!(who.get_str("user"), Ok(SEED_APP_USER));
-    assert_eq!(who.get_str("db"), Ok(m.database.as_str()));
+    assert_eq!(
+        ai_data_testkit::authenticated_user(app.database()).await,
+        Some((SEED_APP_USER.to_owned(), m.database.clone()))
+    );
     app.logs()
         .insert_one(&SystemLog::new(
             LogLevel::Info,

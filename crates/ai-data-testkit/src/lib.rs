@@ -38,7 +38,7 @@ pub mod unreachable;
 #[cfg(feature = "kafka")]
 pub use kafka::{kafka, KafkaTest};
 #[cfg(feature = "mongo")]
-pub use mongo::{mongo, MongoTest, MongodServer, MONGOD_BIN_VAR};
+pub use mongo::{authenticated_user, mongo, MongoTest, MongodServer, MONGOD_BIN_VAR};
 #[cfg(feature = "pg")]
 pub use pg::{pg, PgTestDb};
 #[cfg(feature = "pg")]

@@ -35,6 +35,28 @@ impl MongoTest {
     }
 }
 
+/// The user (name, authentication database) `db`'s connection is logged in
+/// as, from the server's own `connectionStatus`; `None` when it is not
+/// logged in.
+pub async fn authenticated_user(db: &Database) -> Option<(String, String)> {
+    let status = db
+        .run_command(doc! { "connectionStatus": 1 })
+        .await
+        .expect("connectionStatus");
+    let user = status
+        .get_document("authInfo")
+        .ok()?
+        .get_array("authenticatedUsers")
+        .ok()?
+        .first()?
+        .as_document()?
+        .clone();
+    Some((
+        user.get_str("user").ok()?.to_owned(),
+        user.get_str("db").ok()?.to_owned(),
+    ))
+}
+
 /// A MongoDB client that answered `ping`, or `None` (skip) when no MongoDB
 /// is configured and stores are not required.
 pub async fn mongo() -> Option<MongoTest> {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ai_data_cache::{CachedVectorStore, Reconnect, RedisClient, RedisConfig};
+use ai_data_cache::{CachedVectorStore, Reconnect, RedisClient, RedisConfig, VectorCacheStats};
 use ai_data_core::{ErrorKind, Result};
 use ai_data_vector::{
     AccuracyHint, Capabilities, CollectionSpec, FieldKind, Filter, MemoryStore, Metric, Payload,
@@ -102,6 +102,25 @@ async fn seeded_cache(r: &ai_data_testkit::RedisTest) -> CachedVectorStore<Count
         .expect("namespace");
     seeded(&store).await;
     store
+}
+
+/// [`seeded_cache`] after one search of `docs` (a miss): the store, the
+/// query, the keys under the test's prefix and the stats at that point.
+async fn cached_docs(
+    r: &ai_data_testkit::RedisTest,
+) -> (
+    CachedVectorStore<Counting>,
+    SearchQuery,
+    Vec<String>,
+    VectorCacheStats,
+) {
+    let store = seeded_cache(r).await;
+    let q = query();
+    store.search("docs", &q).await.expect("miss");
+    let before_keys = keys(r).await;
+    let before = store.stats();
+    assert_eq!(before.collections, 1, "{before:?}");
+    (store, q, before_keys, before)
 }
 
 fn query() -> SearchQuery {
@@ -435,12 +454,7 @@ async fn invalid_collection_names_touch_neither_redis_nor_the_process() {
     let Some(r) = ai_data_testkit::redis().await else {
         return;
     };
-    let store = seeded_cache(&r).await;
-    let q = query();
-    store.search("docs", &q).await.expect("miss");
-    let before_keys = keys(&r).await;
-    let before = store.stats();
-    assert_eq!(before.collections, 1, "{before:?}");
+    let (store, q, before_keys, before) = cached_docs(&r).await;
 
     let long = "x".repeat(64);
     // `}` first: in a cluster its keys would hash to different slots.
@@ -497,12 +511,7 @@ async fn collections_the_inner_store_lacks_leave_no_trace() {
     let Some(r) = ai_data_testkit::redis().await else {
         return;
     };
-    let store = seeded_cache(&r).await;
-    let q = query();
-    store.search("docs", &q).await.expect("miss");
-    let before_keys = keys(&r).await;
-    let before = store.stats();
-    assert_eq!(before.collections, 1, "{before:?}");
+    let (store, q, before_keys, before) = cached_docs(&r).await;
 
     // Well-formed names, as a request might carry them, of no collection.
     for i in 0..40 {
