@@ -12,14 +12,14 @@
 //! at the end. Needs a Redis: `AI_DATA_REDIS_*`, else `AI_DATA_TEST_REDIS_URL`
 //! (from the environment or `.stores/env`, see `scripts/stores.sh`).
 //!
-//! `cargo bench --features cache,vector --bench cache_hit`
+//! `cargo bench --features redis,vector --bench cache_hit`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ai_data::cache::fred::bytes::Bytes;
-use ai_data::cache::fred::interfaces::KeysInterface;
-use ai_data::cache::{CachedVectorStore, Codec, RedisClient, RedisConfig};
+use ai_data::redis::fred::bytes::Bytes;
+use ai_data::redis::fred::interfaces::KeysInterface;
+use ai_data::redis::{CachedVectorStore, Codec, RedisClient, RedisConfig};
 use ai_data::core::{EnvSource, Store};
 use ai_data::vector::{
     CollectionSpec, FieldKind, MemoryStore, Metric, Record, RecordId, SearchHit, SearchQuery,

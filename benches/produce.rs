@@ -21,7 +21,7 @@
 //! A summary (best and median of interleaved runs, and the ratios) is
 //! printed first; the summary is the number to quote on a shared machine,
 //! since criterion measures one side after the other.
-//! `cargo bench --features stream --bench produce` (`-- --test` runs each
+//! `cargo bench --features kafka --bench produce` (`-- --test` runs each
 //! criterion case once).
 
 use std::collections::VecDeque;
@@ -29,7 +29,7 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ai_data::stream::{header, Consumer, KafkaConfig, Producer, Received, Topic, JSON};
+use ai_data::kafka::{header, Consumer, KafkaConfig, Producer, Received, Topic, JSON};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
 use rdkafka::error::KafkaError;

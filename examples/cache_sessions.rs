@@ -3,7 +3,7 @@
 //! touch, revoke all) and rate-limit an API key.
 //!
 //! Against the local stores:
-//! `scripts/stores.sh start && source "$(scripts/stores.sh env-file)" && cargo run --features cache --example cache_sessions`
+//! `scripts/stores.sh start && source "$(scripts/stores.sh env-file)" && cargo run --features redis --example cache_sessions`
 //! (with no `AI_DATA_REDIS_URL` / `AI_DATA_REDIS_HOST` it uses
 //! `AI_DATA_TEST_REDIS_URL` from that env file). In a deployment the usual
 //! `AI_DATA_REDIS_*` variables apply, e.g. the seed's Sentinel layout:
@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ai_data::cache::{RateLimiter, RedisClient, RedisConfig, SessionStore, TypedCache};
+use ai_data::redis::{RateLimiter, RedisClient, RedisConfig, SessionStore, TypedCache};
 use ai_data::core::{HealthCheck, Result};
 use serde::{Deserialize, Serialize};
 

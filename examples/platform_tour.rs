@@ -12,17 +12,17 @@
 //! 5. search, through a Redis cache in front of the vector store;
 //! 6. ship the tour's logs to MongoDB and count them by level.
 //!
-//! `cargo run --example platform_tour --features pg,mongo,vector,weaviate,cache,stream`
+//! `cargo run --example platform_tour --features pg,mongo,vector,weaviate,redis,kafka`
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ai_data::cache::CachedVectorStore;
+use ai_data::redis::CachedVectorStore;
 use ai_data::core::{EnvSource, Error, ErrorKind, Result};
 use ai_data::mongo::{LogLevel, SystemLog};
 use ai_data::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserRepo};
-use ai_data::stream::{Admin, Consumer, DocumentRef, IngestionRequest, Received, Topic, TopicSpec};
+use ai_data::kafka::{Admin, Consumer, DocumentRef, IngestionRequest, Received, Topic, TopicSpec};
 use ai_data::vector::{
     CollectionSpec, FieldKind, Filter, Metric, PgVectorStore, Record, RecordId, SearchQuery,
     VectorStore,
@@ -345,5 +345,5 @@ async fn main() -> Result<()> {
 }
 
 fn spec_dead_letter(topic: &str) -> String {
-    ai_data::stream::dead_letter_name(topic)
+    ai_data::kafka::dead_letter_name(topic)
 }

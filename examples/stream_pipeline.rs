@@ -4,9 +4,9 @@
 //!
 //! ```sh
 //! scripts/stores.sh start        # the local Kafka-compatible broker (and PostgreSQL)
-//! cargo run --example stream_pipeline --features stream,vector
+//! cargo run --example stream_pipeline --features kafka,vector
 //! # into pgvector instead of the in-memory store:
-//! AI_DATA_PG_URL="$AI_DATA_TEST_PG_URL" cargo run --example stream_pipeline --features stream,vector,pg
+//! AI_DATA_PG_URL="$AI_DATA_TEST_PG_URL" cargo run --example stream_pipeline --features kafka,vector,pg
 //! ```
 //!
 //! The brokers come from `AI_DATA_KAFKA_*` (see `KafkaConfig`), else from
@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ai_data::core::{EnvSource, Error, ErrorKind, Result, Store};
-use ai_data::stream::{
+use ai_data::kafka::{
     seed_topics, Admin, Consumer, DocumentRef, IngestionRequest, KafkaConfig, Producer, Received,
     Topic, TopicSpec, SEED_PARTITIONS, SEED_REPLICATION,
 };

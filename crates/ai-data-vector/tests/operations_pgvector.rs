@@ -26,8 +26,7 @@ fn vector(seed: u64, dim: usize) -> Vec<f32> {
         .collect()
 }
 
-#[path = "support/operations.rs"]
-mod operations;
+use ai_data_testkit::spans as operations;
 
 #[tokio::test]
 async fn every_call_is_exactly_one_observed_operation() {

@@ -25,8 +25,7 @@ fn record(key: &str, vector: Vec<f32>, p: serde_json::Value) -> Record {
     )
 }
 
-#[path = "support/operations.rs"]
-mod operations;
+use ai_data_testkit::spans as operations;
 
 /// `(operation, target, rows, outcome)` of each observed operation.
 fn summary(seen: &[operations::Seen]) -> Vec<(&str, &str, Option<u64>, &str)> {

@@ -1,0 +1,69 @@
+//! Helpers shared by the integration tests.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use ai_data_redis::{RedisClient, RedisConfig};
+use ai_data_testkit::RedisTest;
+use fred::interfaces::KeysInterface;
+use fred::prelude::Key;
+use futures::TryStreamExt;
+
+/// A client of this crate for the test server.
+pub(crate) async fn connect(url: &str) -> RedisClient {
+    RedisClient::connect(RedisConfig::from_url(url).expect("test URL parses"))
+        .await
+        .expect("connect to the test Redis")
+}
+
+/// The test's prefix as a cache namespace (`test:<id>`).
+pub(crate) fn namespace(r: &RedisTest) -> String {
+    r.prefix.trim_end_matches(':').to_owned()
+}
+
+/// Delete every key of the test (SCAN, not KEYS).
+pub(crate) async fn cleanup(r: &RedisTest) {
+    let keys: Vec<Key> = r
+        .client
+        .scan_buffered(format!("{}*", r.prefix), Some(500), None)
+        .try_collect()
+        .await
+        .expect("scan the test's keys");
+    for chunk in keys.chunks(500) {
+        let _: i64 = r.client.unlink(chunk.to_vec()).await.expect("unlink");
+    }
+}
+
+/// Keys of the test (SCAN).
+pub(crate) async fn keys(r: &RedisTest) -> Vec<String> {
+    let keys: Vec<Key> = r
+        .client
+        .scan_buffered(format!("{}*", r.prefix), Some(500), None)
+        .try_collect()
+        .await
+        .expect("scan the test's keys");
+    keys.iter()
+        .filter_map(|k| k.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Poll `check` every `every` until it returns `Some`, failing after `limit`.
+pub(crate) async fn eventually<T, F, Fut>(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut check: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(every).await;
+    }
+}
