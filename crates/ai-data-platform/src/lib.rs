@@ -11,7 +11,7 @@
 //! | `weaviate` | `weaviate` | the seed classes |
 
 pub mod log_level;
-pub use log_level::LogLevel;
+
 
 #[cfg(feature = "kafka")]
 pub mod kafka;

@@ -1,0 +1,1 @@
+//! Weaviate backend (being moved here from `ai-data-vector`).
