@@ -17,10 +17,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use ai_data::core::{EnvSource, Store};
 use ai_data::redis::fred::bytes::Bytes;
 use ai_data::redis::fred::interfaces::KeysInterface;
 use ai_data::redis::{CachedVectorStore, Codec, RedisClient, RedisConfig};
-use ai_data::core::{EnvSource, Store};
 use ai_data::vector::{
     CollectionSpec, FieldKind, MemoryStore, Metric, Record, RecordId, SearchHit, SearchQuery,
     VectorStore,

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ai_data::redis::{RateLimiter, RedisClient, RedisConfig, SessionStore, TypedCache};
 use ai_data::core::{HealthCheck, Result};
+use ai_data::redis::{RateLimiter, RedisClient, RedisConfig, SessionStore, TypedCache};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

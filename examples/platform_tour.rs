@@ -18,11 +18,11 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ai_data::redis::CachedVectorStore;
 use ai_data::core::{EnvSource, Error, ErrorKind, Result};
+use ai_data::kafka::{Admin, Consumer, DocumentRef, IngestionRequest, Received, Topic, TopicSpec};
 use ai_data::mongo::{LogLevel, SystemLog};
 use ai_data::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserRepo};
-use ai_data::kafka::{Admin, Consumer, DocumentRef, IngestionRequest, Received, Topic, TopicSpec};
+use ai_data::redis::CachedVectorStore;
 use ai_data::vector::{
     CollectionSpec, FieldKind, Filter, Metric, PgVectorStore, Record, RecordId, SearchQuery,
     VectorStore,

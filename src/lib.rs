@@ -18,24 +18,24 @@ pub use ai_data_core as core;
 mod platform;
 pub use platform::{is_configured, Platform, PlatformHealth, PlatformOptions};
 
-#[cfg(feature = "redis")]
-pub use ai_data_redis as redis;
+#[cfg(feature = "kafka")]
+pub use ai_data_kafka as kafka;
 #[cfg(feature = "mongo")]
 pub use ai_data_mongo as mongo;
 #[cfg(feature = "pg")]
 pub use ai_data_pg as pg;
-#[cfg(feature = "kafka")]
-pub use ai_data_kafka as kafka;
+#[cfg(feature = "redis")]
+pub use ai_data_redis as redis;
 #[cfg(feature = "testcontainers")]
 pub use ai_data_testkit as testkit;
 #[cfg(feature = "vector")]
 pub use ai_data_vector as vector;
 
-/// `ai_data::redis` under its name before 0.1 (kept for one release).
-#[cfg(feature = "redis")]
-#[doc(hidden)]
-pub use ai_data_redis as cache;
 /// `ai_data::kafka` under its name before 0.1 (kept for one release).
 #[cfg(feature = "kafka")]
 #[doc(hidden)]
 pub use ai_data_kafka as stream;
+/// `ai_data::redis` under its name before 0.1 (kept for one release).
+#[cfg(feature = "redis")]
+#[doc(hidden)]
+pub use ai_data_redis as cache;

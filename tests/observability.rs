@@ -8,12 +8,12 @@
 
 use std::collections::BTreeSet;
 
-use ai_data::redis::{RedisClient, RedisConfig, TypedCache};
 use ai_data::core::observe::{OPERATIONS_TOTAL, OPERATION_DURATION, POOL_CONNECTIONS};
 use ai_data::core::HealthCheck;
+use ai_data::kafka::{KafkaConfig, Producer, Topic, TopicSpec};
 use ai_data::mongo::{LogLevel, MongoStore, SystemLog};
 use ai_data::pg::{PgConfig, PgDatabase, TextEmbeddingRepo};
-use ai_data::kafka::{KafkaConfig, Producer, Topic, TopicSpec};
+use ai_data::redis::{RedisClient, RedisConfig, TypedCache};
 use ai_data::vector::weaviate::WeaviateStore;
 use ai_data::vector::{CollectionSpec, Metric, VectorStore};
 use ai_data_weaviate_fake::FakeWeaviate;

@@ -21,10 +21,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use ai_data_pg::{PgConfig, PgDatabase};
-use ai_data_vector::{
-    AccuracyHint, CollectionSpec, IndexSpec, MemoryStore, PgVectorStore, VectorStore,
-};
+use ai_data_pg::{PgConfig, PgDatabase, PgVectorStore};
+use ai_data_vector::{AccuracyHint, CollectionSpec, IndexSpec, MemoryStore, VectorStore};
 use clap::{CommandFactory, Parser};
 
 use crate::cli::Args;

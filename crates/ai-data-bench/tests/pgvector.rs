@@ -5,10 +5,8 @@
 use std::path::Path;
 use std::process::Output;
 
-use ai_data_pg::{PgConfig, PgDatabase};
-use ai_data_vector::{
-    CollectionSpec, ErrorKind, FieldKind, Metric, PgVectorStore, Record, RecordId, VectorStore,
-};
+use ai_data_pg::{PgConfig, PgDatabase, PgVectorStore};
+use ai_data_vector::{CollectionSpec, ErrorKind, FieldKind, Metric, Record, RecordId, VectorStore};
 use serde_json::{json, Value};
 
 const SCHEMA: &str = "ai_data_bench";

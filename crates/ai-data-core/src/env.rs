@@ -65,15 +65,29 @@ impl EnvSource {
     /// Field `port` of `T` reads `AI_DATA_PG_PORT` for [`Store::Postgres`].
     /// Errors name the variable and are [`crate::ErrorKind::Config`].
     pub fn load<T: DeserializeOwned>(&self, store: Store) -> Result<T> {
+        self.load_vars(store, &self.prefixed(store))
+    }
+
+    /// The variables starting with `store`'s prefix, in name order.
+    pub(crate) fn prefixed(&self, store: Store) -> Vec<(String, String)> {
         let prefix = store.env_prefix();
-        let prefixed: Vec<(String, String)> = self
-            .vars
-            .iter()
-            .filter(|(k, _)| k.starts_with(prefix))
+        self.vars
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+            .collect()
+    }
+
+    /// [`EnvSource::load`] over variables already taken by
+    /// [`EnvSource::prefixed`], so several types can share one snapshot.
+    pub(crate) fn load_vars<T: DeserializeOwned>(
+        &self,
+        store: Store,
+        prefixed: &[(String, String)],
+    ) -> Result<T> {
+        let prefix = store.env_prefix();
         let load = |pairs: Vec<(String, String)>| envy::prefixed(prefix).from_iter::<_, T>(pairs);
-        match load(prefixed.clone()) {
+        match load(prefixed.to_vec()) {
             Ok(value) => Ok(value),
             Err(envy::Error::MissingValue(field)) => Err(Error::config(format!(
                 "missing required variable {}",

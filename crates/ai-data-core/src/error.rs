@@ -1,5 +1,6 @@
-//! One error type for every store: a kind, a retryable/permanent status,
-//! the store and operation it came from, and the driver error as `source()`.
+//! One error type for every store: a kind, a status ([`ErrorStatus`]:
+//! permanent, temporary or persistent), the store and operation it came
+//! from, and the driver error as `source()`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -62,6 +63,51 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// Whether retrying may help, as OpenDAL's error status says it.
+///
+/// A retry layer retries [`Temporary`](ErrorStatus::Temporary) errors only,
+/// and returns the error it gave up on after retrying as
+/// [`Persistent`](ErrorStatus::Persistent): so an outer retry layer (a
+/// service's own, a consumer's) does not retry it again and nested layers
+/// never multiply the attempts.
+///
+/// ```
+/// use ai_data_core::{Error, ErrorKind, ErrorStatus};
+///
+/// let err = Error::new(ErrorKind::Connect, "refused");
+/// assert_eq!(err.status(), ErrorStatus::Temporary);
+/// let err = err.persist();
+/// assert_eq!(err.status(), ErrorStatus::Persistent);
+/// assert!(err.is_retryable() && !err.is_temporary());
+/// assert_eq!(Error::new(ErrorKind::Conflict, "dup").status(), ErrorStatus::Permanent);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorStatus {
+    /// Retrying cannot help (bad input, conflict, auth, ...).
+    Permanent,
+    /// A transient condition: a retry may succeed.
+    Temporary,
+    /// Was temporary, but the retries already made did not fix it.
+    Persistent,
+}
+
+impl ErrorStatus {
+    /// Stable lowercase name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorStatus::Permanent => "permanent",
+            ErrorStatus::Temporary => "temporary",
+            ErrorStatus::Persistent => "persistent",
+        }
+    }
+}
+
+impl fmt::Display for ErrorStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The error of every `ai-data` crate.
@@ -89,7 +135,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// ```
 pub struct Error {
     kind: ErrorKind,
-    retryable: bool,
+    status: ErrorStatus,
     message: Cow<'static, str>,
     store: Option<Store>,
     operation: Option<Cow<'static, str>>,
@@ -98,11 +144,16 @@ pub struct Error {
 }
 
 impl Error {
-    /// A new error whose retryability follows [`ErrorKind::is_retryable_by_default`].
+    /// A new error, [`Temporary`](ErrorStatus::Temporary) when
+    /// [`ErrorKind::is_retryable_by_default`], else permanent.
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
         Error {
             kind,
-            retryable: kind.is_retryable_by_default(),
+            status: if kind.is_retryable_by_default() {
+                ErrorStatus::Temporary
+            } else {
+                ErrorStatus::Permanent
+            },
             message: message.into(),
             store: None,
             operation: None,
@@ -129,14 +180,32 @@ impl Error {
     /// Mark the error as worth retrying (a transient condition).
     #[must_use]
     pub fn temporary(mut self) -> Self {
-        self.retryable = true;
+        self.status = ErrorStatus::Temporary;
         self
     }
 
     /// Mark the error as permanent: retrying cannot help.
     #[must_use]
     pub fn permanent(mut self) -> Self {
-        self.retryable = false;
+        self.status = ErrorStatus::Permanent;
+        self
+    }
+
+    /// Record that retries were made and did not fix it: a
+    /// [`Temporary`](ErrorStatus::Temporary) error becomes
+    /// [`Persistent`](ErrorStatus::Persistent); other statuses stay.
+    #[must_use]
+    pub fn persist(mut self) -> Self {
+        if self.status == ErrorStatus::Temporary {
+            self.status = ErrorStatus::Persistent;
+        }
+        self
+    }
+
+    /// Set the status, e.g. to copy another error's exactly.
+    #[must_use]
+    pub fn with_status(mut self, status: ErrorStatus) -> Self {
+        self.status = status;
         self
     }
 
@@ -173,9 +242,27 @@ impl Error {
         self.kind
     }
 
-    /// Whether repeating the operation may succeed.
+    /// Whether the failure is of a transient class (temporary or
+    /// persistent): connection trouble, a timeout, a serialization failure.
+    ///
+    /// A retry layer asks [`Error::is_temporary`] instead, so it does not
+    /// retry what an inner layer already retried.
     pub fn is_retryable(&self) -> bool {
-        self.retryable
+        matches!(
+            self.status,
+            ErrorStatus::Temporary | ErrorStatus::Persistent
+        )
+    }
+
+    /// Whether a retry may fix it and none has been tried yet by a retry
+    /// layer ([`ErrorStatus::Temporary`]).
+    pub fn is_temporary(&self) -> bool {
+        self.status == ErrorStatus::Temporary
+    }
+
+    /// Permanent, temporary or persistent.
+    pub fn status(&self) -> ErrorStatus {
+        self.status
     }
 
     /// The message, without context.
@@ -223,7 +310,8 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.kind)
-            .field("retryable", &self.retryable)
+            .field("retryable", &self.is_retryable())
+            .field("status", &self.status)
             .field("message", &self.message);
         if let Some(store) = self.store {
             d.field("store", &store);
@@ -264,6 +352,32 @@ mod tests {
         assert!(Error::new(ErrorKind::Backend, "serialization failure")
             .temporary()
             .is_retryable());
+    }
+
+    #[test]
+    fn persist_turns_temporary_into_persistent_only() {
+        let temporary = Error::new(ErrorKind::Connect, "refused");
+        assert!(temporary.is_temporary() && temporary.is_retryable());
+        let persistent = temporary.persist();
+        assert_eq!(persistent.status(), ErrorStatus::Persistent);
+        assert!(!persistent.is_temporary());
+        assert!(persistent.is_retryable(), "still of a transient class");
+        assert_eq!(persistent.persist().status(), ErrorStatus::Persistent);
+        let permanent = Error::new(ErrorKind::Conflict, "dup").persist();
+        assert_eq!(permanent.status(), ErrorStatus::Permanent);
+        assert!(!permanent.is_retryable());
+        let copied = Error::new(ErrorKind::Backend, "copy").with_status(ErrorStatus::Persistent);
+        assert_eq!(copied.status(), ErrorStatus::Persistent);
+        assert_eq!(copied.temporary().status(), ErrorStatus::Temporary);
+    }
+
+    #[test]
+    fn debug_shows_retryable_and_status_display_stays_unchanged() {
+        let err = Error::new(ErrorKind::Timeout, "slow").persist();
+        let debug = format!("{err:?}");
+        assert!(debug.contains("retryable: true"), "{debug}");
+        assert!(debug.contains("status: Persistent"), "{debug}");
+        assert_eq!(err.to_string(), "timeout error: slow");
     }
 
     #[test]

@@ -99,7 +99,8 @@ impl<'a> Operation<'a> {
             .await
     }
 
-    async fn observe<T, F, C>(self, work: F, count: C) -> Result<T>
+    /// The span and metrics around `work`; `count` reads the rows of a success.
+    pub(crate) async fn observe<T, F, C>(self, work: F, count: C) -> Result<T>
     where
         F: Future<Output = Result<T>>,
         C: FnOnce(&T) -> Option<u64>,

@@ -1,4 +1,4 @@
-//! Retrying retryable errors, with jittered exponential backoff (backon)
+//! Retrying temporary errors, with jittered exponential backoff (backon)
 //! and a total deadline that also bounds a hanging attempt.
 
 use std::future::Future;
@@ -11,9 +11,11 @@ use crate::{Error, ErrorKind, Result};
 
 /// When and how often to retry.
 ///
-/// Only errors with [`Error::is_retryable`] are retried. Each attempt is
-/// cut off at the deadline, and no retry starts whose backoff would end
-/// after it.
+/// Only [temporary](Error::is_temporary) errors are retried. Each attempt
+/// is cut off at the deadline, and no retry starts whose backoff would end
+/// after it. An error given up on after at least one retry comes back
+/// [persistent](crate::ErrorStatus::Persistent), so a retry layer around
+/// this one does not retry it again (the attempts do not multiply).
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -99,9 +101,11 @@ impl RetryPolicy {
         self
     }
 
-    /// Run `op` until it succeeds, fails permanently, runs out of attempts,
-    /// or the deadline passes (then the error is [`ErrorKind::Timeout`] if an
-    /// attempt was cut off, else the last attempt's error).
+    /// Run `op` until it succeeds, fails with an error that is not
+    /// [temporary](Error::is_temporary), runs out of attempts, or the
+    /// deadline passes (then the error is [`ErrorKind::Timeout`] if an
+    /// attempt was cut off, else the last attempt's error). The error is
+    /// [persisted](Error::persist) when more than one attempt was made.
     pub async fn run<T, F, Fut>(&self, mut op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -116,7 +120,9 @@ impl RetryPolicy {
             backoff = backoff.with_jitter();
         }
         let budget = self.deadline;
+        let mut attempts = 0usize;
         let attempt = || {
+            attempts += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let fut = op();
             async move {
@@ -129,21 +135,26 @@ impl RetryPolicy {
                 }
             }
         };
-        attempt
+        let result = attempt
             .retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(Error::is_retryable)
+            .when(Error::is_temporary)
             .adjust(move |_err, delay| delay.filter(|d| Instant::now() + *d < deadline))
             .notify(|err, delay| {
-                tracing::debug!(error = %err, ?delay, "retrying after a retryable error");
+                tracing::debug!(error = %err, ?delay, "retrying after a temporary error");
             })
-            .await
+            .await;
+        match result {
+            Err(err) if attempts > 1 => Err(err.persist()),
+            other => other,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorStatus;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn fast() -> RetryPolicy {
@@ -179,6 +190,53 @@ mod tests {
             .expect_err("fails");
         assert_eq!(err.kind(), ErrorKind::Connect);
         assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(err.status(), ErrorStatus::Persistent);
+        assert!(err.is_retryable());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_temporary_error_without_a_retry_stays_temporary() {
+        let err = fast()
+            .with_max_attempts(1)
+            .run(|| async { Err::<(), _>(Error::new(ErrorKind::Connect, "refused")) })
+            .await
+            .expect_err("fails");
+        assert_eq!(err.status(), ErrorStatus::Temporary);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn persistent_errors_are_not_retried_so_nested_retries_do_not_multiply() {
+        let calls = AtomicU32::new(0);
+        let inner = fast().with_max_attempts(3);
+        let err = fast()
+            .with_max_attempts(3)
+            .run(|| {
+                inner.run(|| async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err::<(), _>(Error::new(ErrorKind::Timeout, "slow"))
+                })
+            })
+            .await
+            .expect_err("fails");
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "3 attempts, not 3 x 3");
+        assert_eq!(err.status(), ErrorStatus::Persistent);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_permanent_error_after_a_retry_stays_permanent() {
+        let calls = AtomicU32::new(0);
+        let err = fast()
+            .run(|| async {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Err::<(), _>(Error::new(ErrorKind::Connect, "refused"))
+                } else {
+                    Err(Error::new(ErrorKind::Conflict, "duplicate"))
+                }
+            })
+            .await
+            .expect_err("fails");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(err.status(), ErrorStatus::Permanent);
     }
 
     #[tokio::test(start_paused = true)]

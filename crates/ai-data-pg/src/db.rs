@@ -5,9 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ai_data_core::observe::{record_pool, Operation};
+use ai_data_core::executor::{Executor, PoolState};
+use ai_data_core::observe::record_pool;
 use ai_data_core::{Error, ErrorKind, HealthCheck, HealthReport, Result, RetryPolicy, Store};
 use async_trait::async_trait;
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
@@ -33,7 +35,6 @@ pub enum ReadFrom {
 /// # async fn demo() -> ai_data_core::Result<()> {
 /// use ai_data_pg::{PgConfig, PgDatabase};
 /// let db = PgDatabase::connect(&PgConfig::from_env()?).await?;
-/// db.migrate().await?;
 /// let version: String = sqlx::query_scalar("SELECT version()").fetch_one(db.primary()).await.unwrap();
 /// # Ok(()) }
 /// ```
@@ -45,6 +46,7 @@ pub struct PgDatabase {
     /// Per replica: skip it until this instant (set after it failed).
     replica_down_until: Arc<Mutex<Vec<Option<Instant>>>>,
     retry: RetryPolicy,
+    executor: Executor,
 }
 
 /// How long a replica that failed is skipped before it is tried again.
@@ -109,7 +111,13 @@ impl PgDatabase {
 
     /// Wrap existing pools (the first is the primary).
     pub fn from_pools(primary: PgPool, replicas: Vec<PgPool>) -> Self {
+        let gauged = primary.clone();
+        let executor = Executor::new(Store::Postgres).with_pool_gauges(move || {
+            let (in_use, idle, max) = pool_state(&gauged);
+            PoolState { in_use, idle, max }
+        });
         PgDatabase {
+            executor,
             primary,
             replica_down_until: Arc::new(Mutex::new(vec![None; replicas.len()])),
             replicas: replicas.into(),
@@ -197,12 +205,23 @@ impl PgDatabase {
         self.retry.run(op).await
     }
 
-    /// Apply the embedded migrations ([`crate::MIGRATOR`]) on the primary.
-    /// Safe to run twice and from several processes at once: sqlx holds an
-    /// advisory lock while migrating and skips applied versions.
-    pub async fn migrate(&self) -> Result<()> {
+    /// Apply `migrator`'s migrations (e.g. `sqlx::migrate!("./migrations")`
+    /// of the caller's crate; the platform schema's is
+    /// `ai_data_platform::pg::MIGRATOR`) on the primary, observed as one
+    /// `migrate` operation. Safe to run twice and from several processes
+    /// at once: sqlx holds an advisory lock while migrating and skips
+    /// applied versions.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: ai_data_pg::PgDatabase, migrator: &sqlx::migrate::Migrator) -> ai_data_core::Result<()> {
+    /// // In the crate that owns the schema:
+    /// // static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    /// db.migrate(migrator).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn migrate(&self, migrator: &Migrator) -> Result<()> {
         self.observe("migrate", MIGRATIONS_TABLE, async {
-            crate::MIGRATOR.run(&self.primary).await.map_err(|e| {
+            migrator.run(&self.primary).await.map_err(|e| {
                 Error::new(ErrorKind::Backend, "migration failed")
                     .with_store(Store::Postgres)
                     .with_operation("migrate")
@@ -212,29 +231,35 @@ impl PgDatabase {
         .await
     }
 
-    /// Run one repository or database call as an observed [`Operation`]
-    /// (span, latency and outcome metrics), then publish the primary
-    /// pool's gauges.
-    pub(crate) async fn observe<T, F>(
-        &self,
-        operation: &'static str,
-        target: &str,
-        work: F,
-    ) -> Result<T>
+    /// Run one repository or database call as one observed operation
+    /// (span, latency and outcome metrics, `store="postgres"`, `operation`
+    /// and `target` as given), then publish the primary pool's gauges.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
+    /// use ai_data_pg::SqlxResultExt;
+    /// let pool = db.primary().clone();
+    /// let tags: i64 = db
+    ///     .observe("tags.count", "tags", async move {
+    ///         sqlx::query_scalar("SELECT count(*) FROM tags").fetch_one(&pool).await.op("tags.count", "tags")
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn observe<T, F>(&self, operation: &'static str, target: &str, work: F) -> Result<T>
     where
         F: std::future::Future<Output = Result<T>>,
     {
-        let result = Operation::new(Store::Postgres, operation)
+        self.executor
+            .call(operation)
             .target(target)
-            .run(work)
-            .await;
-        self.record_pool_gauges();
-        result
+            .run_once(work)
+            .await
     }
 
     /// As [`PgDatabase::observe`], also recording the rows `count` finds
     /// in the result.
-    pub(crate) async fn observe_counted<T, F, C, N>(
+    pub async fn observe_counted<T, F, C, N>(
         &self,
         operation: &'static str,
         target: &str,
@@ -246,12 +271,21 @@ impl PgDatabase {
         C: FnOnce(&T) -> N,
         N: TryInto<u64>,
     {
-        let result = Operation::new(Store::Postgres, operation)
+        self.executor
+            .call(operation)
             .target(target)
-            .run_counted(work, count)
-            .await;
-        self.record_pool_gauges();
-        result
+            .run_once_counted(work, count)
+            .await
+    }
+
+    /// The executor every observed call of this database runs on
+    /// (`store="postgres"`, the primary pool's gauges after each call):
+    /// a service's own repository gets the same spans and metrics with
+    /// `db.executor().call("op").target("table").run(..)`, and may mark
+    /// its reads [`idempotent`](ai_data_core::executor::Call::idempotent)
+    /// on an executor with a retry policy (`db.executor().clone().with_retry(..)`).
+    pub fn executor(&self) -> &Executor {
+        &self.executor
     }
 
     /// Publish the primary pool's state (`ai_data_pool_connections`

@@ -104,8 +104,20 @@ fn map_database(db: &dyn sqlx::error::DatabaseError) -> Error {
     }
 }
 
-/// Extension to map sqlx results in one call.
-pub(crate) trait SqlxResultExt<T> {
+/// Map a sqlx result in one call: `.op(operation, target)` is
+/// `.map_err(|e| map_sqlx(e, operation, target))`.
+///
+/// ```no_run
+/// # async fn demo(pool: sqlx::PgPool) -> ai_data_core::Result<()> {
+/// use ai_data_pg::SqlxResultExt;
+/// let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tags")
+///     .fetch_one(&pool)
+///     .await
+///     .op("tags.count", "tags")?;
+/// # Ok(()) }
+/// ```
+pub trait SqlxResultExt<T> {
+    /// The error mapped by [`map_sqlx`] with this operation and target.
     fn op(self, operation: &'static str, target: &str) -> Result<T, Error>;
 }
 

@@ -1,6 +1,6 @@
 //! [`KnnScan`]: how a pgvector k-nearest-neighbour query is run so that it
 //! returns `k` rows when `k` rows exist, shared by every k-NN search of
-//! `ai-data` ([`crate::TextEmbeddingRepo::search`] and `ai-data-vector`'s
+//! `ai-data` (`ai-data-platform`'s `TextEmbeddingRepo::search` and
 //! `PgVectorStore`).
 //!
 //! pgvector's approximate index scans stop early unless told otherwise:

@@ -1,24 +1,35 @@
-//! Each error mapping, provoked for real.
+//! Each error mapping, provoked for real, on tables of the tests' own.
 
 mod common;
 
 use std::time::Duration;
 
 use ai_data_core::ErrorKind;
-use ai_data_pg::{map_sqlx, GroupRepo, NewUser, PgConfig, PgDatabase, UserRepo};
+use ai_data_pg::{map_sqlx, PgConfig, PgDatabase, SqlxResultExt};
+
+/// A users table shaped like the platform's `auth.users` keys.
+const USERS: &str = "CREATE TABLE users (id SERIAL PRIMARY KEY, \
+     username VARCHAR(150) UNIQUE NOT NULL, email VARCHAR(254) UNIQUE NOT NULL)";
+
+async fn create_user(db: &PgDatabase, username: &str, email: &str) -> ai_data_core::Result<i32> {
+    sqlx::query_scalar("INSERT INTO users (username, email) VALUES ($1, $2) RETURNING id")
+        .bind(username)
+        .bind(email)
+        .fetch_one(db.primary())
+        .await
+        .op("users.create", "users")
+}
 
 #[tokio::test]
 async fn unique_violation_is_conflict_naming_the_constraint() {
-    let Some((_t, db)) = common::migrated().await else {
+    let Some((_t, db)) = common::connected().await else {
         return;
     };
-    let users = UserRepo::new(db);
-    users
-        .create(NewUser::new("dup", "dup@example.com", "pw"))
+    common::execute(&db, &[USERS]).await;
+    create_user(&db, "dup", "dup@example.com")
         .await
         .expect("first");
-    let err = users
-        .create(NewUser::new("dup", "other@example.com", "pw"))
+    let err = create_user(&db, "dup", "other@example.com")
         .await
         .expect_err("dup");
     assert_eq!(err.kind(), ErrorKind::Conflict);
@@ -32,13 +43,34 @@ async fn unique_violation_is_conflict_naming_the_constraint() {
 
 #[tokio::test]
 async fn foreign_key_violation_is_invalid_input() {
-    let Some((_t, db)) = common::migrated().await else {
+    let Some((_t, db)) = common::connected().await else {
         return;
     };
-    let err = GroupRepo::new(db)
-        .grant_to_user(424_242, "x.y")
-        .await
-        .expect_err("fk");
+    common::execute(
+        &db,
+        &[
+            USERS,
+            "CREATE TABLE permissions (id SERIAL PRIMARY KEY, code VARCHAR(150) UNIQUE NOT NULL)",
+            "CREATE TABLE user_permissions ( \
+                 user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE, \
+                 permission_id INTEGER NOT NULL REFERENCES permissions (id) ON DELETE CASCADE, \
+                 PRIMARY KEY (user_id, permission_id))",
+        ],
+    )
+    .await;
+    // A grant to a user that does not exist.
+    let err = sqlx::query(
+        "WITH p AS (INSERT INTO permissions (code) VALUES ($2) \
+           ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code RETURNING id) \
+         INSERT INTO user_permissions (user_id, permission_id) SELECT $1, id FROM p \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(424_242)
+    .bind("x.y")
+    .execute(db.primary())
+    .await
+    .op("grant permission", "user_permissions")
+    .expect_err("fk");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.message().contains("foreign key"), "{err}");
 }
@@ -63,15 +95,17 @@ async fn statement_timeout_is_a_retryable_timeout() {
 
 #[tokio::test]
 async fn serialization_failure_is_retryable() {
-    let Some((_t, db)) = common::migrated().await else {
+    let Some((_t, db)) = common::connected().await else {
         return;
     };
-    sqlx::query(
-        "INSERT INTO service_platform.system_config (key, value) VALUES ('k', '1'), ('j', '1')",
+    common::execute(
+        &db,
+        &[
+            "CREATE TABLE system_config (key VARCHAR(200) PRIMARY KEY, value JSONB NOT NULL)",
+            "INSERT INTO system_config (key, value) VALUES ('k', '1'), ('j', '1')",
+        ],
     )
-    .execute(db.primary())
-    .await
-    .expect("seed rows");
+    .await;
     let mut a = db.primary().begin().await.expect("tx a");
     let mut b = db.primary().begin().await.expect("tx b");
     for tx in [&mut a, &mut b] {
@@ -79,16 +113,16 @@ async fn serialization_failure_is_retryable() {
             .execute(&mut **tx)
             .await
             .expect("iso");
-        sqlx::query("SELECT sum((value)::text::int) FROM service_platform.system_config")
+        sqlx::query("SELECT sum((value)::text::int) FROM system_config")
             .execute(&mut **tx)
             .await
             .expect("read");
     }
-    sqlx::query("UPDATE service_platform.system_config SET value = '2' WHERE key = 'k'")
+    sqlx::query("UPDATE system_config SET value = '2' WHERE key = 'k'")
         .execute(&mut *a)
         .await
         .expect("a writes");
-    sqlx::query("UPDATE service_platform.system_config SET value = '2' WHERE key = 'j'")
+    sqlx::query("UPDATE system_config SET value = '2' WHERE key = 'j'")
         .execute(&mut *b)
         .await
         .expect("b writes");
@@ -104,7 +138,7 @@ async fn serialization_failure_is_retryable() {
 
 #[tokio::test]
 async fn terminated_backend_is_a_retryable_connect_error() {
-    let Some((_t, db)) = common::migrated().await else {
+    let Some((_t, db)) = common::connected().await else {
         return;
     };
     let mut victim = db.primary().acquire().await.expect("connection");

@@ -12,6 +12,7 @@
 
 pub mod log_level;
 
+pub use log_level::LogLevel;
 
 #[cfg(feature = "kafka")]
 pub mod kafka;

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use ai_data_redis::{HostPort, RedisClient, RedisConfig};
 use ai_data_core::{EnvSource, Error};
+use ai_data_redis::{HostPort, RedisClient, RedisConfig};
 use ai_data_testkit::unreachable::{closed_port, Blackhole, ConnectExpectation};
 
 const SECRET: &str = "Conn3ct-T1meout-Secret";

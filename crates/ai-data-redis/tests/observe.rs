@@ -12,9 +12,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ai_data_redis::{CachedVectorStore, RateLimiter, SessionStore, TypedCache, CACHE_LOOKUPS};
 use ai_data_core::observe::{OPERATIONS_TOTAL, POOL_CONNECTIONS};
 use ai_data_core::HealthCheck;
+use ai_data_redis::{CachedVectorStore, RateLimiter, SessionStore, TypedCache, CACHE_LOOKUPS};
 use ai_data_vector::{
     CollectionSpec, MemoryStore, Metric, Record, RecordId, SearchQuery, VectorStore,
 };

@@ -47,8 +47,6 @@ pub mod distance;
 pub mod filter;
 mod id;
 mod memory;
-#[cfg(feature = "pgvector")]
-pub mod pgvector;
 mod query;
 mod store;
 mod typed;
@@ -65,8 +63,6 @@ pub use collection::{
 pub use filter::{Filter, FilterOp};
 pub use id::RecordId;
 pub use memory::MemoryStore;
-#[cfg(feature = "pgvector")]
-pub use pgvector::PgVectorStore;
 pub use query::{AccuracyHint, RecordFailure, SearchHit, SearchQuery, Selector, UpsertReport};
 pub use store::{VectorStore, VectorStoreExt};
 pub use typed::{Collection, TypedHit, TypedRecord};

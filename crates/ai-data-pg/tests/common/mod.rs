@@ -1,27 +1,26 @@
-//! Shared set-up: a fresh, migrated database per test.
+//! Shared set-up: a fresh database per test.
 
 #![allow(dead_code, unreachable_pub)]
 
 use ai_data_pg::{PgConfig, PgDatabase};
 use ai_data_testkit::PgTestDb;
 
-/// Text with SQL metacharacters, quotes, backslashes, emoji and CJK.
-pub const NASTY: &str = "o'brien \"q\" \\ ; DROP TABLE auth.users; -- 😀 中文 %_ $1";
-
-pub async fn migrated() -> Option<(PgTestDb, PgDatabase)> {
+/// A fresh database (pgvector installed, no schema of the platform) and a
+/// [`PgDatabase`] on it.
+pub async fn connected() -> Option<(PgTestDb, PgDatabase)> {
     let test_db = ai_data_testkit::pg().await?;
     let db = PgDatabase::connect(&PgConfig::from_url(&test_db.url).expect("url"))
         .await
         .expect("connect");
-    db.migrate().await.expect("migrate");
     Some((test_db, db))
 }
 
-/// A deterministic unit vector of `dim` components pointing mostly along `axis`.
-pub fn unit_vector(dim: usize, axis: usize, tilt: f32) -> Vec<f32> {
-    let mut v = vec![0.0_f32; dim];
-    v[axis % dim] = 1.0;
-    v[(axis + 1) % dim] = tilt;
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    v.iter().map(|x| x / norm).collect()
+/// Run `sql` statements on the primary, in order (a test's own tables).
+pub async fn execute(db: &PgDatabase, sql: &[&str]) {
+    for statement in sql {
+        sqlx::query(statement)
+            .execute(db.primary())
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
 }

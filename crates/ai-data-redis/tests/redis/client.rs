@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use ai_data_redis::{RedisClient, RedisConfig, Topology};
 use ai_data_core::{ConnectionUrl, EnvSource, ErrorKind, ExposeSecret, HealthCheck};
+use ai_data_redis::{RedisClient, RedisConfig, Topology};
 
 use crate::common::connect;
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use ai_data_redis::{RateDecision, RateLimiter, WindowKind};
 use ai_data_core::ErrorKind;
+use ai_data_redis::{RateDecision, RateLimiter, WindowKind};
 
 use crate::common::{cleanup, connect, namespace};
 

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ai_data_redis::{Codec, Reconnect, RedisClient, RedisConfig, TypedCache};
 use ai_data_core::{Error, ErrorKind};
+use ai_data_redis::{Codec, Reconnect, RedisClient, RedisConfig, TypedCache};
 use fred::interfaces::KeysInterface;
 use serde::{Deserialize, Serialize};
 

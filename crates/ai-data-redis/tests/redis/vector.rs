@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ai_data_redis::{CachedVectorStore, Reconnect, RedisClient, RedisConfig, VectorCacheStats};
 use ai_data_core::{ErrorKind, Result};
+use ai_data_redis::{CachedVectorStore, Reconnect, RedisClient, RedisConfig, VectorCacheStats};
 use ai_data_vector::{
     AccuracyHint, Capabilities, CollectionSpec, FieldKind, Filter, MemoryStore, Metric, Payload,
     Record, RecordId, SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,

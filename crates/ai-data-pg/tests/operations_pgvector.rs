@@ -5,10 +5,9 @@
 //! subscriber is this thread's default, and tracing's callsite interest is
 //! global, so no other test runs alongside.
 
-use ai_data_pg::{PgConfig, PgDatabase};
+use ai_data_pg::{PgConfig, PgDatabase, PgVectorStore};
 use ai_data_vector::{
-    CollectionSpec, FieldKind, Filter, Metric, PgVectorStore, Record, RecordId, SearchQuery,
-    Selector, VectorStore,
+    CollectionSpec, FieldKind, Filter, Metric, Record, RecordId, SearchQuery, Selector, VectorStore,
 };
 
 /// Deterministic pseudo-random vectors.

@@ -3,7 +3,9 @@
 
 use ai_data_core::Result;
 
-use crate::{NewUser, PgDatabase, User, UserRepo};
+use ai_data_pg::PgDatabase;
+
+use crate::pg::{NewUser, User, UserRepo};
 
 /// Create a superuser. Fails with `Conflict` when the username or e-mail
 /// is taken, so an existing account's password is never overwritten.
@@ -12,7 +14,7 @@ use crate::{NewUser, PgDatabase, User, UserRepo};
 /// ```no_run
 /// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
 /// let password = std::env::var("ADMIN_PASSWORD").expect("set ADMIN_PASSWORD");
-/// ai_data_pg::bootstrap_admin(&db, "admin", "admin@example.com", &password).await?;
+/// ai_data_platform::pg::bootstrap_admin(&db, "admin", "admin@example.com", &password).await?;
 /// # Ok(()) }
 /// ```
 pub async fn bootstrap_admin(
@@ -29,8 +31,9 @@ pub async fn bootstrap_admin(
         }
         let mut admin = NewUser::new(username, email, password);
         admin.is_superuser = true;
-        // `insert`, not `create`: one Operation for this call, not two.
-        UserRepo::new(db.clone()).insert(admin).await
+        // Nested in this call, `create` is not observed again: one
+        // operation, `users.bootstrap_admin`.
+        UserRepo::new(db.clone()).create(admin).await
     })
     .await
 }

@@ -4,8 +4,10 @@ use ai_data_core::{Error, ErrorKind, Result};
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use crate::error::SqlxResultExt;
-use crate::{PgDatabase, ReadFrom, User};
+use ai_data_pg::SqlxResultExt;
+use ai_data_pg::{PgDatabase, Repository};
+
+use crate::pg::User;
 
 const TABLE: &str = "auth.groups";
 const MEMBERS: &str = "auth.user_groups";
@@ -33,7 +35,7 @@ pub struct Group {
 ///
 /// ```no_run
 /// # async fn demo(db: ai_data_pg::PgDatabase, user_id: i32) -> ai_data_core::Result<()> {
-/// use ai_data_pg::GroupRepo;
+/// use ai_data_platform::pg::GroupRepo;
 /// let groups = GroupRepo::new(db);
 /// let ops = groups.create("ops", Some("operators")).await?;
 /// groups.add_member(ops.id, user_id).await?;
@@ -43,29 +45,27 @@ pub struct Group {
 /// ```
 #[derive(Debug, Clone)]
 pub struct GroupRepo {
-    db: PgDatabase,
-    reads: ReadFrom,
+    repo: Repository,
 }
 
 impl GroupRepo {
     /// Lists go to a replica when there is one; permission checks to the primary.
     pub fn new(db: PgDatabase) -> Self {
         GroupRepo {
-            db,
-            reads: ReadFrom::Replica,
+            repo: Repository::new(db),
         }
     }
 
     /// Every read from the primary (read-your-writes).
     #[must_use]
     pub fn primary_only(mut self) -> Self {
-        self.reads = ReadFrom::Primary;
+        self.repo = self.repo.primary_only();
         self
     }
 
     /// Create a group; a taken name is `Conflict`.
     pub async fn create(&self, name: &str, description: Option<&str>) -> Result<Group> {
-        self.db
+        self.repo.db()
             .observe("groups.create", TABLE, async {
                 if name.trim().is_empty() || name.chars().count() > 150 {
                     return Err(Error::invalid_input(
@@ -78,7 +78,7 @@ impl GroupRepo {
                 )
                 .bind(name)
                 .bind(description)
-                .fetch_one(self.db.primary())
+                .fetch_one(self.repo.db().primary())
                 .await
                 .op("create group", TABLE)
             })
@@ -87,13 +87,13 @@ impl GroupRepo {
 
     /// By id; `NotFound` when absent.
     pub async fn get(&self, id: i32) -> Result<Group> {
-        self.db
+        self.repo.db()
             .observe("groups.get", TABLE, async {
                 sqlx::query_as::<_, Group>(
                     "SELECT id, name, description, created_at, updated_at FROM auth.groups WHERE id = $1",
                 )
                 .bind(id)
-                .fetch_optional(self.db.primary())
+                .fetch_optional(self.repo.db().primary())
                 .await
                 .op("get group", TABLE)?
                 .ok_or_else(|| {
@@ -105,14 +105,14 @@ impl GroupRepo {
 
     /// Add a user to a group (idempotent). An unknown user or group is `InvalidInput`.
     pub async fn add_member(&self, group_id: i32, user_id: i32) -> Result<()> {
-        self.db
+        self.repo.db()
             .observe("groups.add_member", MEMBERS, async {
                 sqlx::query(
                     "INSERT INTO auth.user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 )
                 .bind(user_id)
                 .bind(group_id)
-                .execute(self.db.primary())
+                .execute(self.repo.db().primary())
                 .await
                 .op("add member", MEMBERS)?;
                 Ok(())
@@ -127,12 +127,12 @@ impl GroupRepo {
                 sqlx::query("DELETE FROM auth.user_groups WHERE user_id = $1 AND group_id = $2")
                     .bind(user_id)
                     .bind(group_id)
-                    .execute(self.db.primary())
+                    .execute(self.repo.db().primary())
                     .await
                     .op("remove member", MEMBERS)?;
             Ok(done.rows_affected() > 0)
         };
-        self.db
+        self.repo.db()
             .observe_counted("groups.remove_member", MEMBERS, delete, |&removed| {
                 u64::from(removed)
             })
@@ -141,7 +141,7 @@ impl GroupRepo {
 
     /// The group's members, by id.
     pub async fn members(&self, group_id: i32) -> Result<Vec<User>> {
-        let read = self.db.read(self.reads, |pool| async move {
+        let read = self.repo.read(|pool| async move {
                 sqlx::query_as::<_, User>(
                     "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.is_superuser, \
                      u.date_joined, u.last_login, u.organization_id, u.updated_at \
@@ -153,14 +153,14 @@ impl GroupRepo {
                 .await
                 .op("list members", MEMBERS)
             });
-        self.db
+        self.repo.db()
             .observe_counted("groups.members", MEMBERS, read, Vec::len)
             .await
     }
 
     /// The groups a user belongs to, by name.
     pub async fn groups_of(&self, user_id: i32) -> Result<Vec<Group>> {
-        let read = self.db.read(self.reads, |pool| async move {
+        let read = self.repo.read(|pool| async move {
             sqlx::query_as::<_, Group>(
                 "SELECT g.id, g.name, g.description, g.created_at, g.updated_at \
                      FROM auth.groups g JOIN auth.user_groups m ON m.group_id = g.id \
@@ -171,7 +171,7 @@ impl GroupRepo {
             .await
             .op("list groups of user", TABLE)
         });
-        self.db
+        self.repo.db()
             .observe_counted("groups.groups_of", TABLE, read, Vec::len)
             .await
     }
@@ -233,7 +233,7 @@ impl GroupRepo {
         owner: i32,
         permission: &str,
     ) -> Result<()> {
-        self.db
+        self.repo.db()
             .observe(operation, table, async {
                 validate_permission(permission)?;
                 let sql = format!(
@@ -245,7 +245,7 @@ impl GroupRepo {
                 sqlx::query(&sql)
                     .bind(owner)
                     .bind(permission)
-                    .execute(self.db.primary())
+                    .execute(self.repo.db().primary())
                     .await
                     .op("grant permission", table)?;
                 Ok(())
@@ -269,12 +269,12 @@ impl GroupRepo {
             let done = sqlx::query(&sql)
                 .bind(owner)
                 .bind(permission)
-                .execute(self.db.primary())
+                .execute(self.repo.db().primary())
                 .await
                 .op("revoke permission", table)?;
             Ok(done.rows_affected() > 0)
         };
-        self.db
+        self.repo.db()
             .observe_counted(operation, table, delete, |&revoked| u64::from(revoked))
             .await
     }
@@ -296,8 +296,8 @@ impl GroupRepo {
         )
         .bind(user_id)
         .bind(permission)
-        .fetch_one(self.db.primary());
-        self.db
+        .fetch_one(self.repo.db().primary());
+        self.repo.db()
             .observe("groups.user_has_permission", PERMISSIONS, async {
                 check.await.op("check permission", PERMISSIONS)
             })

@@ -5,7 +5,7 @@
 
 mod common;
 
-use ai_data_pg::UserRepo;
+use ai_data_platform::pg::UserRepo;
 
 /// The stored hash of `username`.
 async fn stored_hash(db: &ai_data_pg::PgDatabase, username: &str) -> String {

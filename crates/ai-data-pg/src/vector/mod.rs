@@ -11,11 +11,11 @@
 //! bound parameters over typed, generated columns, and every search also
 //! carries the table guard (see `generation`) in its `WHERE`. When the scan
 //! takes more candidates than `k` (a filtered HNSW or IVFFlat search, see
-//! [`ai_data_pg::knn::KnnScan::candidates`]) that core, with `LIMIT`
+//! [`crate::knn::KnnScan::candidates`]) that core, with `LIMIT`
 //! the candidates, is wrapped in `WITH c AS MATERIALIZED (...)` and the
 //! outer query re-sorts the candidates by distance, then id, and keeps `k`
 //! (also reporting how many candidates there were). It runs through
-//! [`ai_data_pg::knn::KnnScan`], the same mechanism as ai-data-pg's
+//! [`crate::knn::KnnScan`], the same mechanism as the platform's
 //! `TextEmbeddingRepo`: a `k` above 40, an accuracy hint or a filter set
 //! `hnsw.ef_search`, `hnsw.iterative_scan = relaxed_order`,
 //! `hnsw.max_scan_tuples` and `hnsw.scan_mem_multiplier` (IVFFlat:
@@ -56,8 +56,6 @@ use std::sync::{Arc, RwLock};
 
 use ai_data_core::observe::Operation;
 use ai_data_core::{ErrorKind, Store};
-use ai_data_pg::knn::{KnnQuery, KnnRows, KnnScan};
-use ai_data_pg::{map_sqlx, PgDatabase, ReadFrom};
 use async_trait::async_trait;
 use futures::StreamExt;
 use pgvector::Vector;
@@ -65,8 +63,10 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
-use crate::batch::plan_upsert;
-use crate::{
+use crate::knn::{KnnQuery, KnnRows, KnnScan};
+use crate::{map_sqlx, PgDatabase, ReadFrom};
+use ai_data_vector::batch::plan_upsert;
+use ai_data_vector::{
     validate, Capabilities, CollectionSpec, Error, Filter, IndexSpec, Record, RecordId, Result,
     SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
 };
@@ -84,7 +84,8 @@ const WRITE_CHUNK: usize = 1_000;
 ///
 /// ```no_run
 /// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
-/// use ai_data_vector::{CollectionSpec, Filter, FieldKind, Metric, PgVectorStore, SearchQuery, VectorStore};
+/// use ai_data_pg::PgVectorStore;
+/// use ai_data_vector::{CollectionSpec, Filter, FieldKind, Metric, SearchQuery, VectorStore};
 ///
 /// let store = PgVectorStore::connect(db, "data_platform").await?;
 /// let spec = CollectionSpec::new("documents", 768, Metric::Cosine).with_field("lang", FieldKind::Text);

@@ -36,7 +36,7 @@ pub async fn hash_password(password: String) -> Result<String> {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> ai_data_core::Result<()> {
-/// use ai_data_pg::{hash_password, needs_rehash, verify_password};
+/// use ai_data_platform::pg::{hash_password, needs_rehash, verify_password};
 /// let hash = hash_password("correct horse".into()).await?;
 /// assert!(verify_password("correct horse".into(), hash.clone()).await?);
 /// assert!(!verify_password("wrong".into(), hash.clone()).await?);

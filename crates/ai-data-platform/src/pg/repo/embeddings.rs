@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use pgvector::Vector;
 use sqlx::{FromRow, PgConnection};
 
-use crate::error::SqlxResultExt;
-use crate::knn::{KnnQuery, KnnRows, KnnScan};
-use crate::{PgDatabase, ReadFrom};
+use ai_data_pg::SqlxResultExt;
+use ai_data_pg::knn::{KnnQuery, KnnRows, KnnScan};
+use ai_data_pg::{PgDatabase, Repository};
 
 const TABLE: &str = "data_platform.text_embeddings";
 
@@ -78,7 +78,7 @@ pub struct TextEmbeddingHit {
 ///
 /// ```no_run
 /// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
-/// use ai_data_pg::{NewTextEmbedding, TextEmbeddingRepo, TEXT_EMBEDDING_DIM};
+/// use ai_data_platform::pg::{NewTextEmbedding, TextEmbeddingRepo, TEXT_EMBEDDING_DIM};
 /// let repo = TextEmbeddingRepo::new(db);
 /// let v = vec![0.1_f32; TEXT_EMBEDDING_DIM];
 /// repo.insert_batch(&[NewTextEmbedding::new(7, "doc-1", "hello", v.clone())]).await?;
@@ -87,23 +87,21 @@ pub struct TextEmbeddingHit {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TextEmbeddingRepo {
-    db: PgDatabase,
-    reads: ReadFrom,
+    repo: Repository,
 }
 
 impl TextEmbeddingRepo {
     /// Searches go to a replica when there is one.
     pub fn new(db: PgDatabase) -> Self {
         TextEmbeddingRepo {
-            db,
-            reads: ReadFrom::Replica,
+            repo: Repository::new(db),
         }
     }
 
     /// Every read from the primary (read-your-writes).
     #[must_use]
     pub fn primary_only(mut self) -> Self {
-        self.reads = ReadFrom::Primary;
+        self.repo = self.repo.primary_only();
         self
     }
 
@@ -111,7 +109,7 @@ impl TextEmbeddingRepo {
     /// in chunks (never row by row). Every vector is checked first: one bad
     /// vector rejects the batch before anything is written. Returns the new ids.
     pub async fn insert_batch(&self, rows: &[NewTextEmbedding]) -> Result<Vec<i32>> {
-        self.db
+        self.repo.db()
             .observe_counted(
                 "text_embeddings.insert_batch",
                 TABLE,
@@ -131,7 +129,8 @@ impl TextEmbeddingRepo {
             })?;
         }
         let mut tx = self
-            .db
+            .repo
+            .db()
             .primary()
             .begin()
             .await
@@ -187,7 +186,7 @@ impl TextEmbeddingRepo {
         k: u32,
         dataset_id: Option<i32>,
     ) -> Result<Vec<TextEmbeddingHit>> {
-        self.db
+        self.repo.db()
             .observe_counted(
                 "text_embeddings.search",
                 TABLE,
@@ -215,8 +214,8 @@ impl TextEmbeddingRepo {
             dataset_id,
         };
         let rows = self
-            .db
-            .read(self.reads, |pool| {
+            .repo
+            .read(|pool| {
                 let (scan, knn) = (&scan, &knn);
                 async move { scan.run(&pool, knn).await.op("search embeddings", TABLE) }
             })
@@ -237,25 +236,25 @@ impl TextEmbeddingRepo {
             let done =
                 sqlx::query("DELETE FROM data_platform.text_embeddings WHERE dataset_id = $1")
                     .bind(dataset_id)
-                    .execute(self.db.primary())
+                    .execute(self.repo.db().primary())
                     .await
                     .op("delete embeddings", TABLE)?;
             Ok(done.rows_affected())
         };
-        self.db
+        self.repo.db()
             .observe_counted("text_embeddings.delete_by_dataset", TABLE, delete, |&n| n)
             .await
     }
 
     /// Rows in a dataset.
     pub async fn count_by_dataset(&self, dataset_id: i32) -> Result<i64> {
-        self.db
+        self.repo.db()
             .observe("text_embeddings.count_by_dataset", TABLE, async {
                 sqlx::query_scalar(
                     "SELECT count(*) FROM data_platform.text_embeddings WHERE dataset_id = $1",
                 )
                 .bind(dataset_id)
-                .fetch_one(self.db.primary())
+                .fetch_one(self.repo.db().primary())
                 .await
                 .op("count embeddings", TABLE)
             })

@@ -1,14 +1,14 @@
 //! [`Filter`] to a SQL condition over the collection's typed columns, every
 //! value a bound parameter (never pasted into the SQL text).
 //!
-//! Semantics follow [`crate::filter`]: a leaf on a null field is SQL `NULL`,
+//! Semantics follow [`ai_data_vector::filter`]: a leaf on a null field is SQL `NULL`,
 //! which a `WHERE` treats as false, and `Not(x)` is `NOT COALESCE(x, false)`
 //! so that it stays two-valued.
 
 use chrono::{DateTime, Utc};
 
-use crate::filter::{truncate_to_micros, Value};
-use crate::{CollectionSpec, Error, FieldKind, Filter, Result};
+use ai_data_vector::filter::{truncate_to_micros, Value};
+use ai_data_vector::{CollectionSpec, Error, FieldKind, Filter, Result};
 
 /// One bound parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,16 +228,16 @@ macro_rules! bind_all {
         let mut query = $query;
         for b in $binds {
             query = match b {
-                $crate::pgvector::sql_filter::Bind::Text(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::Int(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::Float(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::Bool(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::Timestamp(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::TextArray(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::IntArray(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::FloatArray(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::BoolArray(v) => query.bind(v),
-                $crate::pgvector::sql_filter::Bind::TimestampArray(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::Text(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::Int(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::Float(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::Bool(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::Timestamp(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::TextArray(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::IntArray(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::FloatArray(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::BoolArray(v) => query.bind(v),
+                $crate::vector::sql_filter::Bind::TimestampArray(v) => query.bind(v),
             };
         }
         query
@@ -247,7 +247,7 @@ macro_rules! bind_all {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Metric;
+    use ai_data_vector::Metric;
 
     fn spec() -> CollectionSpec {
         CollectionSpec::new("c", 2, Metric::L2)
@@ -275,6 +275,6 @@ mod tests {
     #[test]
     fn undeclared_field_is_invalid_input() {
         let err = translate(&spec(), &Filter::eq("nope", 1), 1).expect_err("undeclared");
-        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(err.kind(), ai_data_vector::ErrorKind::InvalidInput);
     }
 }

@@ -12,7 +12,7 @@ async fn main() {
     let result = async {
         let config = config?;
         let db = PgDatabase::connect(&config).await?;
-        db.migrate().await
+        db.migrate(&ai_data_platform::pg::MIGRATOR).await
     }
     .await;
     match result {

@@ -3,8 +3,8 @@
 
 mod common;
 
-use ai_data_core::HealthCheck;
-use ai_data_pg::{PgConfig, PgDatabase, MIGRATOR};
+use ai_data_pg::{PgConfig, PgDatabase};
+use ai_data_platform::pg::MIGRATOR;
 
 #[tokio::test]
 async fn migrations_create_the_platform_schema() {
@@ -107,16 +107,16 @@ async fn text_embeddings_stay_in_the_row_even_beside_a_long_text() {
     .await
     .expect("catalog");
     assert_eq!(storage, "p");
-    let repo = ai_data_pg::TextEmbeddingRepo::new(db.clone());
-    let embedding: Vec<f32> = (0..ai_data_pg::TEXT_EMBEDDING_DIM)
+    let repo = ai_data_platform::pg::TextEmbeddingRepo::new(db.clone());
+    let embedding: Vec<f32> = (0..ai_data_platform::pg::TEXT_EMBEDDING_DIM)
         .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
         .collect();
     // A short text, and one far beyond a page: PLAIN must not make that row
     // too big (the text is compressed or moved to TOAST instead).
     let long_text: String = (0..20_000).map(|i| format!("{i:x}")).collect();
     let rows = [
-        ai_data_pg::NewTextEmbedding::new(1, "short", "a short text", embedding.clone()),
-        ai_data_pg::NewTextEmbedding::new(1, "long", long_text.clone(), embedding.clone()),
+        ai_data_platform::pg::NewTextEmbedding::new(1, "short", "a short text", embedding.clone()),
+        ai_data_platform::pg::NewTextEmbedding::new(1, "long", long_text.clone(), embedding.clone()),
     ];
     let ids = repo.insert_batch(&rows).await.expect("insert");
     assert_eq!(ids.len(), 2);
@@ -158,7 +158,7 @@ async fn migrating_twice_is_a_no_op() {
     let Some((_t, db)) = common::migrated().await else {
         return;
     };
-    db.migrate().await.expect("second run");
+    db.migrate(&ai_data_platform::pg::MIGRATOR).await.expect("second run");
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(db.primary())
         .await
@@ -192,34 +192,4 @@ async fn two_processes_migrating_at_once_both_succeed() {
             .expect("versions");
     let expected: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
     assert_eq!(applied, expected, "each migration applied exactly once");
-}
-
-#[tokio::test]
-async fn connections_carry_statement_timeout_and_application_name() {
-    let Some(test_db) = ai_data_testkit::pg().await else {
-        return;
-    };
-    let config = PgConfig::from_url(&test_db.url)
-        .expect("url")
-        .with_statement_timeout(Some(std::time::Duration::from_millis(1500)));
-    let db = PgDatabase::connect(&config).await.expect("connect");
-    let (timeout, app): (String, String) = sqlx::query_as(
-        "SELECT current_setting('statement_timeout'), current_setting('application_name')",
-    )
-    .fetch_one(db.primary())
-    .await
-    .expect("settings");
-    assert_eq!(timeout, "1500ms");
-    assert_eq!(app, ai_data_pg::DEFAULT_APPLICATION_NAME);
-
-    let report = db.check().await.expect("health");
-    assert!(
-        report
-            .server_version
-            .as_deref()
-            .is_some_and(|v| v.starts_with("PostgreSQL")),
-        "{report:?}"
-    );
-    let pgvector = &report.details["pgvector"];
-    assert!(pgvector.starts_with("0."), "{pgvector}");
 }

@@ -17,7 +17,7 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::{Error, Payload, RecordId, Result};
+use ai_data_vector::{Error, Payload, RecordId, Result};
 
 /// The select-list item that reads the payload (as column `payload_text`).
 pub(crate) const PAYLOAD: &str = "COALESCE(payload_text, payload::text) AS payload_text";

@@ -4,9 +4,9 @@ use ai_data_core::{Error, ErrorKind, Result};
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use crate::error::SqlxResultExt;
-use crate::password::{hash_password, needs_rehash, verify_password};
-use crate::{PgDatabase, ReadFrom};
+use ai_data_pg::SqlxResultExt;
+use crate::pg::password::{hash_password, needs_rehash, verify_password};
+use ai_data_pg::{PgDatabase, Repository};
 
 const TABLE: &str = "auth.users";
 const COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_superuser, \
@@ -104,7 +104,7 @@ pub struct UserUpdate {
 ///
 /// ```no_run
 /// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
-/// use ai_data_pg::{NewUser, UserRepo};
+/// use ai_data_platform::pg::{NewUser, UserRepo};
 /// let users = UserRepo::new(db);
 /// let alice = users.create(NewUser::new("alice", "alice@example.com", "correct horse")).await?;
 /// assert!(users.verify("alice", "correct horse").await?.is_some());
@@ -113,23 +113,21 @@ pub struct UserUpdate {
 /// ```
 #[derive(Debug, Clone)]
 pub struct UserRepo {
-    db: PgDatabase,
-    reads: ReadFrom,
+    repo: Repository,
 }
 
 impl UserRepo {
     /// Lists go to a replica when there is one; lookups by key to the primary.
     pub fn new(db: PgDatabase) -> Self {
         UserRepo {
-            db,
-            reads: ReadFrom::Replica,
+            repo: Repository::new(db),
         }
     }
 
     /// Every read from the primary (read-your-writes).
     #[must_use]
     pub fn primary_only(mut self) -> Self {
-        self.reads = ReadFrom::Primary;
+        self.repo = self.repo.primary_only();
         self
     }
 
@@ -138,31 +136,28 @@ impl UserRepo {
     ///
     /// Observed as `users.create` (its latency includes the hashing).
     pub async fn create(&self, user: NewUser) -> Result<User> {
-        self.db
-            .observe("users.create", TABLE, self.insert(user))
+        self.repo
+            .db()
+            .observe("users.create", TABLE, async {
+                validate_username_email(&user.username, &user.email)?;
+                let hash = hash_password(user.password.clone()).await?;
+                let sql = format!(
+                    "INSERT INTO auth.users (username, email, password_hash, first_name, last_name, organization_id, is_superuser) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+                );
+                sqlx::query_as::<_, User>(&sql)
+                    .bind(&user.username)
+                    .bind(&user.email)
+                    .bind(&hash)
+                    .bind(&user.first_name)
+                    .bind(&user.last_name)
+                    .bind(user.organization_id)
+                    .bind(user.is_superuser)
+                    .fetch_one(self.repo.db().primary())
+                    .await
+                    .op("create user", TABLE)
+            })
             .await
-    }
-
-    /// [`UserRepo::create`] without its own `Operation`, for callers that
-    /// observe the call under another name ([`crate::bootstrap_admin`]).
-    pub(crate) async fn insert(&self, user: NewUser) -> Result<User> {
-        validate_username_email(&user.username, &user.email)?;
-        let hash = hash_password(user.password.clone()).await?;
-        let sql = format!(
-            "INSERT INTO auth.users (username, email, password_hash, first_name, last_name, organization_id, is_superuser) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-        );
-        sqlx::query_as::<_, User>(&sql)
-            .bind(&user.username)
-            .bind(&user.email)
-            .bind(&hash)
-            .bind(&user.first_name)
-            .bind(&user.last_name)
-            .bind(user.organization_id)
-            .bind(user.is_superuser)
-            .fetch_one(self.db.primary())
-            .await
-            .op("create user", TABLE)
     }
 
     /// The user whose username and password match, if active; records `last_login`.
@@ -186,7 +181,7 @@ impl UserRepo {
     ///
     /// Observed as `users.verify` (its latency includes the hashing).
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>> {
-        self.db
+        self.repo.db()
             .observe("users.verify", TABLE, self.verify_inner(username, password))
             .await
     }
@@ -196,7 +191,7 @@ impl UserRepo {
             "SELECT id, password_hash FROM auth.users WHERE username = $1 AND is_active",
         )
         .bind(username)
-        .fetch_optional(self.db.primary())
+        .fetch_optional(self.repo.db().primary())
         .await
         .op("verify user", TABLE)?;
         let Some((id, hash)) = row else {
@@ -231,20 +226,20 @@ impl UserRepo {
             .bind(id)
             .bind(rehashed)
             .bind(&hash)
-            .fetch_optional(self.db.primary())
+            .fetch_optional(self.repo.db().primary())
             .await
             .op("verify user", TABLE)
     }
 
     /// Replace the password.
     pub async fn set_password(&self, id: i32, password: &str) -> Result<()> {
-        self.db
+        self.repo.db()
             .observe("users.set_password", TABLE, async {
                 let hash = hash_password(password.to_owned()).await?;
                 let done = sqlx::query("UPDATE auth.users SET password_hash = $2 WHERE id = $1")
                     .bind(id)
                     .bind(hash)
-                    .execute(self.db.primary())
+                    .execute(self.repo.db().primary())
                     .await
                     .op("set password", TABLE)?;
                 found(done.rows_affected(), id)
@@ -292,12 +287,12 @@ impl UserRepo {
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
     {
-        self.db
+        self.repo.db()
             .observe(operation, TABLE, async {
                 let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE {column} = $1");
                 sqlx::query_as::<_, User>(&sql)
                     .bind(value)
-                    .fetch_optional(self.db.primary())
+                    .fetch_optional(self.repo.db().primary())
                     .await
                     .op("get user", TABLE)?
                     .ok_or_else(|| not_found(&key))
@@ -307,7 +302,7 @@ impl UserRepo {
 
     /// Apply `update`; returns the updated user.
     pub async fn update(&self, id: i32, update: UserUpdate) -> Result<User> {
-        self.db
+        self.repo.db()
             .observe("users.update", TABLE, async {
                 if let Some(email) = &update.email {
                     validate_username_email("x", email)?;
@@ -323,7 +318,7 @@ impl UserRepo {
                     .bind(update.first_name)
                     .bind(update.last_name)
                     .bind(update.organization_id)
-                    .fetch_optional(self.db.primary())
+                    .fetch_optional(self.repo.db().primary())
                     .await
                     .op("update user", TABLE)?
                     .ok_or_else(|| not_found(&format!("id {id}")))
@@ -333,11 +328,11 @@ impl UserRepo {
 
     /// Mark inactive: the user can no longer log in and holds no permission.
     pub async fn deactivate(&self, id: i32) -> Result<()> {
-        self.db
+        self.repo.db()
             .observe("users.deactivate", TABLE, async {
                 let done = sqlx::query("UPDATE auth.users SET is_active = false WHERE id = $1")
                     .bind(id)
-                    .execute(self.db.primary())
+                    .execute(self.repo.db().primary())
                     .await
                     .op("deactivate user", TABLE)?;
                 found(done.rows_affected(), id)
@@ -349,7 +344,7 @@ impl UserRepo {
     /// pass the last id of the previous page).
     pub async fn list(&self, after: Option<i32>, limit: u32) -> Result<Vec<User>> {
         let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE id > $1 ORDER BY id LIMIT $2");
-        let read = self.db.read(self.reads, |pool| {
+        let read = self.repo.read(|pool| {
             let sql = sql.clone();
             async move {
                 sqlx::query_as::<_, User>(&sql)
@@ -360,7 +355,7 @@ impl UserRepo {
                     .op("list users", TABLE)
             }
         });
-        self.db
+        self.repo.db()
             .observe_counted("users.list", TABLE, read, Vec::len)
             .await
     }

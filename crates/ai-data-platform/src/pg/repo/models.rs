@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::FromRow;
 
-use crate::error::SqlxResultExt;
-use crate::{PgDatabase, ReadFrom};
+use ai_data_pg::SqlxResultExt;
+use ai_data_pg::{PgDatabase, Repository};
 
 const MODELS: &str = "model_platform.models";
 const VERSIONS: &str = "model_platform.model_versions";
@@ -112,7 +112,7 @@ impl NewModelVersion {
 ///
 /// ```no_run
 /// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
-/// use ai_data_pg::{ModelRepo, NewModel, NewModelVersion};
+/// use ai_data_platform::pg::{ModelRepo, NewModel, NewModelVersion};
 /// let models = ModelRepo::new(db);
 /// let m = models.register(NewModel::new("ranker", "pytorch")).await?;
 /// models.add_version(m.id, NewModelVersion::new("1.0.0", serde_json::json!({"ndcg": 0.71}))).await?;
@@ -121,29 +121,27 @@ impl NewModelVersion {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ModelRepo {
-    db: PgDatabase,
-    reads: ReadFrom,
+    repo: Repository,
 }
 
 impl ModelRepo {
     /// Lists go to a replica when there is one.
     pub fn new(db: PgDatabase) -> Self {
         ModelRepo {
-            db,
-            reads: ReadFrom::Replica,
+            repo: Repository::new(db),
         }
     }
 
     /// Every read from the primary (read-your-writes).
     #[must_use]
     pub fn primary_only(mut self) -> Self {
-        self.reads = ReadFrom::Primary;
+        self.repo = self.repo.primary_only();
         self
     }
 
     /// Register a model; a taken name is `Conflict`.
     pub async fn register(&self, model: NewModel) -> Result<Model> {
-        self.db
+        self.repo.db()
             .observe("models.register", MODELS, self.insert(model))
             .await
     }
@@ -164,20 +162,20 @@ impl ModelRepo {
             .bind(&model.use_case)
             .bind(&model.description)
             .bind(model.created_by)
-            .fetch_one(self.db.primary())
+            .fetch_one(self.repo.db().primary())
             .await
             .op("register model", MODELS)
     }
 
     /// By name; `NotFound` when absent.
     pub async fn get_by_name(&self, name: &str) -> Result<Model> {
-        self.db
+        self.repo.db()
             .observe("models.get_by_name", MODELS, async {
                 let sql =
                     format!("SELECT {MODEL_COLUMNS} FROM model_platform.models WHERE name = $1");
                 sqlx::query_as::<_, Model>(&sql)
                     .bind(name)
-                    .fetch_optional(self.db.primary())
+                    .fetch_optional(self.repo.db().primary())
                     .await
                     .op("get model", MODELS)?
                     .ok_or_else(|| {
@@ -194,7 +192,7 @@ impl ModelRepo {
         model_id: i32,
         version: NewModelVersion,
     ) -> Result<ModelVersion> {
-        self.db
+        self.repo.db()
             .observe(
                 "models.add_version",
                 VERSIONS,
@@ -224,7 +222,7 @@ impl ModelRepo {
             .bind(Json(&version.metrics))
             .bind(&version.artifact_uri)
             .bind(version.created_by)
-            .fetch_one(self.db.primary())
+            .fetch_one(self.repo.db().primary())
             .await
             .op("add model version", VERSIONS)
     }
@@ -235,7 +233,7 @@ impl ModelRepo {
             "SELECT {VERSION_COLUMNS} FROM model_platform.model_versions WHERE model_id = $1 \
              ORDER BY created_at DESC, id DESC"
         );
-        let read = self.db.read(self.reads, |pool| {
+        let read = self.repo.read(|pool| {
             let sql = sql.clone();
             async move {
                 sqlx::query_as::<_, ModelVersion>(&sql)
@@ -245,14 +243,14 @@ impl ModelRepo {
                     .op("list model versions", VERSIONS)
             }
         });
-        self.db
+        self.repo.db()
             .observe_counted("models.versions", VERSIONS, read, Vec::len)
             .await
     }
 
     /// The newest version; `NotFound` when the model has none.
     pub async fn latest(&self, model_id: i32) -> Result<ModelVersion> {
-        self.db
+        self.repo.db()
             .observe("models.latest", VERSIONS, async {
                 let sql = format!(
                     "SELECT {VERSION_COLUMNS} FROM model_platform.model_versions WHERE model_id = $1 \
@@ -260,7 +258,7 @@ impl ModelRepo {
                 );
                 sqlx::query_as::<_, ModelVersion>(&sql)
                     .bind(model_id)
-                    .fetch_optional(self.db.primary())
+                    .fetch_optional(self.repo.db().primary())
                     .await
                     .op("latest model version", VERSIONS)?
                     .ok_or_else(|| {

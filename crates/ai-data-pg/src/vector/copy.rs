@@ -10,7 +10,7 @@
 //! binary ("recv") form, and a -1 trailer. Vectors are pgvector's form:
 //! `int16 dim, int16 0, dim x float4`, all big-endian.
 
-use crate::{Error, Record, Result};
+use ai_data_vector::{Error, Record, Result};
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
@@ -57,7 +57,7 @@ pub(crate) fn encode(records: &[&Record]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RecordId;
+    use ai_data_vector::RecordId;
 
     #[test]
     fn layout_of_one_row() {

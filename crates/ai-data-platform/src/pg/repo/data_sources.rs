@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::FromRow;
 
-use crate::error::SqlxResultExt;
-use crate::{PgDatabase, ReadFrom};
+use ai_data_pg::SqlxResultExt;
+use ai_data_pg::{PgDatabase, Repository};
 
 const TABLE: &str = "data_platform.data_sources";
 const COLUMNS: &str =
@@ -47,7 +47,7 @@ impl fmt::Display for ConnectionInfo {
 /// A registered data source.
 ///
 /// ```
-/// use ai_data_pg::ConnectionInfo;
+/// use ai_data_platform::pg::ConnectionInfo;
 /// let info = ConnectionInfo::new(serde_json::json!({"password": "s3cret"}));
 /// assert!(!format!("{info:?} {info}").contains("s3cret"));
 /// ```
@@ -110,36 +110,34 @@ impl NewDataSource {
 ///
 /// ```no_run
 /// # async fn demo(db: ai_data_pg::PgDatabase) -> ai_data_core::Result<()> {
-/// use ai_data_pg::{DataSourceRepo, NewDataSource};
+/// use ai_data_platform::pg::{DataSourceRepo, NewDataSource};
 /// let sources = DataSourceRepo::new(db);
 /// let s3 = sources.create(NewDataSource::new("raw", "s3", serde_json::json!({"bucket": "raw"}))).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct DataSourceRepo {
-    db: PgDatabase,
-    reads: ReadFrom,
+    repo: Repository,
 }
 
 impl DataSourceRepo {
     /// Lists go to a replica when there is one.
     pub fn new(db: PgDatabase) -> Self {
         DataSourceRepo {
-            db,
-            reads: ReadFrom::Replica,
+            repo: Repository::new(db),
         }
     }
 
     /// Every read from the primary (read-your-writes).
     #[must_use]
     pub fn primary_only(mut self) -> Self {
-        self.reads = ReadFrom::Primary;
+        self.repo = self.repo.primary_only();
         self
     }
 
     /// Register a source. `connection_info` must be a JSON object.
     pub async fn create(&self, source: NewDataSource) -> Result<DataSource> {
-        self.db
+        self.repo.db()
             .observe("data_sources.create", TABLE, self.insert(source))
             .await
     }
@@ -165,19 +163,19 @@ impl DataSourceRepo {
             .bind(&source.source_type)
             .bind(Json(&source.connection_info))
             .bind(source.created_by)
-            .fetch_one(self.db.primary())
+            .fetch_one(self.repo.db().primary())
             .await
             .op("create data source", TABLE)
     }
 
     /// By id; `NotFound` when absent.
     pub async fn get(&self, id: i32) -> Result<DataSource> {
-        self.db
+        self.repo.db()
             .observe("data_sources.get", TABLE, async {
                 let sql = format!("SELECT {COLUMNS} FROM data_platform.data_sources WHERE id = $1");
                 sqlx::query_as::<_, DataSource>(&sql)
                     .bind(id)
-                    .fetch_optional(self.db.primary())
+                    .fetch_optional(self.repo.db().primary())
                     .await
                     .op("get data source", TABLE)?
                     .ok_or_else(|| not_found(id))
@@ -190,7 +188,7 @@ impl DataSourceRepo {
         let sql = format!(
             "SELECT {COLUMNS} FROM data_platform.data_sources WHERE is_active AND id > $1 ORDER BY id LIMIT $2"
         );
-        let read = self.db.read(self.reads, |pool| {
+        let read = self.repo.read(|pool| {
             let sql = sql.clone();
             async move {
                 sqlx::query_as::<_, DataSource>(&sql)
@@ -201,7 +199,7 @@ impl DataSourceRepo {
                     .op("list data sources", TABLE)
             }
         });
-        self.db
+        self.repo.db()
             .observe_counted("data_sources.list", TABLE, read, Vec::len)
             .await
     }
@@ -212,7 +210,7 @@ impl DataSourceRepo {
         id: i32,
         info: ConnectionInfo,
     ) -> Result<DataSource> {
-        self.db
+        self.repo.db()
             .observe(
                 "data_sources.update_connection_info",
                 TABLE,
@@ -233,7 +231,7 @@ impl DataSourceRepo {
         sqlx::query_as::<_, DataSource>(&sql)
             .bind(id)
             .bind(Json(&info))
-            .fetch_optional(self.db.primary())
+            .fetch_optional(self.repo.db().primary())
             .await
             .op("update data source", TABLE)?
             .ok_or_else(|| not_found(id))
@@ -241,13 +239,13 @@ impl DataSourceRepo {
 
     /// Hide a source from lists; whether it existed.
     pub async fn deactivate(&self, id: i32) -> Result<bool> {
-        self.db
+        self.repo.db()
             .observe("data_sources.deactivate", TABLE, async {
                 let done = sqlx::query(
                     "UPDATE data_platform.data_sources SET is_active = false WHERE id = $1",
                 )
                 .bind(id)
-                .execute(self.db.primary())
+                .execute(self.repo.db().primary())
                 .await
                 .op("deactivate data source", TABLE)?;
                 Ok(done.rows_affected() > 0)

@@ -1,10 +1,10 @@
 //! `PgVectorStore` against the live PostgreSQL: the whole conformance suite,
 //! and the query plans.
 
-use ai_data_pg::{PgConfig, PgDatabase};
+use ai_data_pg::{PgConfig, PgDatabase, PgVectorStore};
 use ai_data_vector::{
-    CollectionSpec, ErrorKind, FieldKind, Filter, IndexSpec, Metric, PgVectorStore, Record,
-    RecordId, SearchQuery, VectorStore,
+    CollectionSpec, ErrorKind, FieldKind, Filter, IndexSpec, Metric, Record, RecordId, SearchQuery,
+    VectorStore,
 };
 use futures::FutureExt;
 

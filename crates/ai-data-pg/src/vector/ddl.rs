@@ -1,7 +1,7 @@
 //! SQL text for the registry, a collection's table and its indexes. Every
 //! name placed into SQL is a validated identifier, and quoted.
 
-use crate::{CollectionSpec, FieldKind, IndexSpec, Metric};
+use ai_data_vector::{CollectionSpec, FieldKind, IndexSpec, Metric};
 
 /// The registry table, in the store's schema.
 pub(crate) const REGISTRY: &str = "_vector_collections";
@@ -55,7 +55,7 @@ pub(crate) fn init(schema: &str) -> Vec<String> {
         // write), whose value does not depend on the session's time zone.
         // Timestamps keep whole microseconds, the digits below dropped
         // (`::timestamptz` alone would round them): what filter values are
-        // truncated to, on every backend (see `crate::filter`). Columns
+        // truncated to, on every backend (see `ai_data_vector::filter`). Columns
         // written before this version hold the rounded values until their
         // rows are written again.
         format!(
