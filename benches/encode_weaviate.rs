@@ -9,13 +9,13 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use ai_data::vector::weaviate::filter::{Leaf, Operator, Where, WhereValue};
-use ai_data::vector::weaviate::graphql::{request_body, Additional, GetQuery};
-use ai_data::vector::weaviate::grpc::{encode_search_request, SearchParts};
-use ai_data::vector::weaviate::{GrpcMode, ServerVersion, WeaviateStore};
 use ai_data::vector::{
     CollectionSpec, FieldKind, Filter, Metric, Record, RecordId, SearchQuery, VectorStore,
 };
+use ai_data::weaviate::filter::{Leaf, Operator, Where, WhereValue};
+use ai_data::weaviate::graphql::{request_body, Additional, GetQuery};
+use ai_data::weaviate::grpc::{encode_search_request, SearchParts};
+use ai_data::weaviate::{GrpcMode, ServerVersion, WeaviateStore};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -11,8 +11,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use ai_data::pg::PgVectorStore;
 use ai_data::vector::conformance::clustered;
-use ai_data::vector::{CollectionSpec, IndexSpec, Metric, PgVectorStore, Record, VectorStore};
+use ai_data::vector::{CollectionSpec, IndexSpec, Metric, Record, VectorStore};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pgvector::Vector;
 

@@ -11,10 +11,11 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use ai_data::pg::PgVectorStore;
 use ai_data::vector::conformance::{clustered, queries_near};
 use ai_data::vector::{
-    AccuracyHint, CollectionSpec, FieldKind, IndexSpec, MemoryStore, Metric, PgVectorStore,
-    SearchQuery, VectorStore,
+    AccuracyHint, CollectionSpec, FieldKind, IndexSpec, MemoryStore, Metric, SearchQuery,
+    VectorStore,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use pgvector::Vector;

@@ -3,7 +3,7 @@
 //! back, publish and activate a configuration, and track a task.
 //!
 //! Against the local stores:
-//! `scripts/stores.sh start && cargo run --features mongo --example mongo_logs`
+//! `scripts/stores.sh start && cargo run --features platform,mongo --example mongo_logs`
 //!
 //! Configuration comes from the `AI_DATA_MONGO_*` variables (see
 //! `MongoConfig`). When neither `AI_DATA_MONGO_URL` nor `AI_DATA_MONGO_HOST`
@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use ai_data::core::{EnvSource, Error, Result, Store};
 use ai_data::mongo::bson::{doc, DateTime};
-use ai_data::mongo::{
-    LogLevel, LogQuery, MongoConfig, MongoStore, NewConfiguration, SystemLog, TaskState, TaskUpdate,
+use ai_data::mongo::{MongoConfig, MongoStore};
+use ai_data::platform::mongo::{
+    LogQuery, NewConfiguration, SeedCollections, SystemLog, TaskState, TaskUpdate,
 };
+use ai_data::platform::LogLevel;
 use serde::{Deserialize, Serialize};
 
 /// The configuration a model-serving component reads.

@@ -3,13 +3,14 @@
 //! store three embeddings and search them.
 //!
 //! Against the local stores:
-//! `scripts/stores.sh start && source "$(scripts/stores.sh env-file)" && cargo run --features pg --example pg_repositories`
+//! `scripts/stores.sh start && source "$(scripts/stores.sh env-file)" && cargo run --features platform,pg --example pg_repositories`
 //! (with no `AI_DATA_PG_*` variables it uses `AI_DATA_TEST_PG_URL` from that env file).
 
 use ai_data::core::Result;
-use ai_data::pg::{
-    GroupRepo, ModelRepo, NewModel, NewModelVersion, NewTextEmbedding, NewUser, PgConfig,
-    PgDatabase, TextEmbeddingRepo, UserRepo, TEXT_EMBEDDING_DIM,
+use ai_data::pg::{PgConfig, PgDatabase};
+use ai_data::platform::pg::{
+    GroupRepo, ModelRepo, NewModel, NewModelVersion, NewTextEmbedding, NewUser, TextEmbeddingRepo,
+    UserRepo, MIGRATOR, TEXT_EMBEDDING_DIM,
 };
 
 #[tokio::main]
@@ -25,7 +26,7 @@ async fn main() -> Result<()> {
     };
     println!("connecting to {config}");
     let db = PgDatabase::connect(&config).await?;
-    db.migrate().await?;
+    db.migrate(&MIGRATOR).await?;
     println!("migrations applied");
 
     // Names unique per run, so the example can run again on the same database.

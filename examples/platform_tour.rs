@@ -12,7 +12,7 @@
 //! 5. search, through a Redis cache in front of the vector store;
 //! 6. ship the tour's logs to MongoDB and count them by level.
 //!
-//! `cargo run --example platform_tour --features pg,mongo,vector,weaviate,redis,kafka`
+//! `cargo run --example platform_tour --features platform,pg,mongo,vector,weaviate,redis,kafka`
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 
 use ai_data::core::{EnvSource, Error, ErrorKind, Result};
 use ai_data::kafka::{Admin, Consumer, DocumentRef, IngestionRequest, Received, Topic, TopicSpec};
-use ai_data::mongo::{LogLevel, SystemLog};
-use ai_data::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserRepo};
+use ai_data::pg::PgVectorStore;
+use ai_data::platform::mongo::{SeedCollections, SystemLog};
+use ai_data::platform::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserRepo};
+use ai_data::platform::LogLevel;
 use ai_data::redis::CachedVectorStore;
 use ai_data::vector::{
-    CollectionSpec, FieldKind, Filter, Metric, PgVectorStore, Record, RecordId, SearchQuery,
-    VectorStore,
+    CollectionSpec, FieldKind, Filter, Metric, Record, RecordId, SearchQuery, VectorStore,
 };
 use ai_data::{Platform, PlatformOptions};
 

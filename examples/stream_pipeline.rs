@@ -58,7 +58,7 @@ async fn open_store() -> Result<Arc<dyn VectorStore>> {
         let config = ai_data::pg::PgConfig::from_env()?;
         println!("vector store: pgvector at {config}");
         let db = ai_data::pg::PgDatabase::connect(&config).await?;
-        let store = ai_data::vector::PgVectorStore::connect(db, "data_platform").await?;
+        let store = ai_data::pg::PgVectorStore::connect(db, "data_platform").await?;
         store.drop_collection(COLLECTION).await?;
         return Ok(Arc::new(store));
     }

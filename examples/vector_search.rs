@@ -46,7 +46,7 @@ async fn open_store() -> ai_data::core::Result<Arc<dyn VectorStore>> {
         let config = ai_data::pg::PgConfig::from_env()?;
         println!("backend: pgvector at {config}");
         let db = ai_data::pg::PgDatabase::connect(&config).await?;
-        let store = ai_data::vector::PgVectorStore::connect(db, "data_platform").await?;
+        let store = ai_data::pg::PgVectorStore::connect(db, "data_platform").await?;
         // A fresh collection each run, so the example can run again.
         store.drop_collection("example_documents").await?;
         return Ok(Arc::new(store));

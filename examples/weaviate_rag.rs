@@ -17,9 +17,9 @@
 
 use std::sync::Arc;
 
-use ai_data::vector::weaviate::bootstrap::{bootstrap, SeedOptions};
-use ai_data::vector::weaviate::{WeaviateConfig, WeaviateStore};
 use ai_data::vector::{Collection, Filter, RecordId, SearchQuery, VectorStore};
+use ai_data::weaviate::bootstrap::{bootstrap, SeedOptions};
+use ai_data::weaviate::{WeaviateConfig, WeaviateStore};
 use serde::{Deserialize, Serialize};
 
 /// Embedding size of the stand-in model below.

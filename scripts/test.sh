@@ -18,7 +18,7 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 # The facade compiles warning-free with each feature alone and with none
 # (all: above).
-for features in "" pg mongo vector weaviate weaviate-grpc redis kafka cache stream testcontainers "vector,pg" "pg,testcontainers"; do
+for features in "" pg mongo vector weaviate weaviate-grpc redis kafka platform cache stream testcontainers "vector,pg" "pg,testcontainers" "platform,mongo"; do
   echo "cargo clippy -p ai-data --no-default-features --features '$features'"
   cargo clippy --quiet -p ai-data --no-default-features --features "$features" -- -D warnings
 done

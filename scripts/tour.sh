@@ -19,4 +19,4 @@ AI_DATA_KAFKA_TOPIC_REPLICATION=1
 set +a
 
 cargo run --quiet -p ai-data-testkit --all-features --example store_versions
-cargo run --quiet --features pg,mongo,vector,weaviate,redis,kafka --example platform_tour
+cargo run --quiet --features platform,pg,mongo,vector,weaviate,redis,kafka --example platform_tour

@@ -1,11 +1,13 @@
 //! `ai-data`: typed, pooled, configured clients for the AI platform's stores.
 //!
-//! This facade re-exports each store crate behind a feature of the same name
-//! (`pg`, `mongo`, `vector`, `redis`, `kafka`; `weaviate` and
-//! `weaviate-grpc` add the Weaviate backend to `vector`; `testcontainers`
-//! adds `testkit`, fresh per-test stores for each enabled store feature);
-//! [`core`] is always present. [`Platform::from_env`] builds every configured store's client
-//! in one call and checks them all with [`Platform::health`].
+//! This facade re-exports each store crate behind a feature named after its
+//! backend (`pg`, `mongo`, `redis`, `kafka`, `weaviate` (+ `weaviate-grpc`),
+//! `vector` for the trait and the in-memory store); `platform` adds the
+//! seed's data model for the enabled stores ([`platform`]) and `Platform`,
+//! which builds every configured store's client in one call
+//! (`Platform::from_env`) and checks them all (`Platform::health`);
+//! `testcontainers` adds `testkit`, fresh per-test stores for each enabled
+//! store feature. [`core`] is always present.
 //!
 //! ```
 //! use ai_data::core::{ErrorKind, Store};
@@ -15,8 +17,13 @@
 
 pub use ai_data_core as core;
 
-mod platform;
-pub use platform::{is_configured, Platform, PlatformHealth, PlatformOptions};
+#[cfg(feature = "platform")]
+mod clients;
+#[cfg(feature = "platform")]
+pub use clients::{is_configured, Platform, PlatformHealth, PlatformOptions};
+
+#[cfg(feature = "platform")]
+pub use ai_data_platform as platform;
 
 #[cfg(feature = "kafka")]
 pub use ai_data_kafka as kafka;
@@ -30,6 +37,8 @@ pub use ai_data_redis as redis;
 pub use ai_data_testkit as testkit;
 #[cfg(feature = "vector")]
 pub use ai_data_vector as vector;
+#[cfg(feature = "weaviate")]
+pub use ai_data_weaviate as weaviate;
 
 /// `ai_data::kafka` under its name before 0.1 (kept for one release).
 #[cfg(feature = "kafka")]

@@ -11,11 +11,14 @@ use std::collections::BTreeSet;
 use ai_data::core::observe::{OPERATIONS_TOTAL, OPERATION_DURATION, POOL_CONNECTIONS};
 use ai_data::core::HealthCheck;
 use ai_data::kafka::{KafkaConfig, Producer, Topic, TopicSpec};
-use ai_data::mongo::{LogLevel, MongoStore, SystemLog};
-use ai_data::pg::{PgConfig, PgDatabase, TextEmbeddingRepo};
+use ai_data::mongo::MongoStore;
+use ai_data::pg::{PgConfig, PgDatabase};
+use ai_data::platform::mongo::{SeedCollections, SystemLog};
+use ai_data::platform::pg::{TextEmbeddingRepo, MIGRATOR};
+use ai_data::platform::LogLevel;
 use ai_data::redis::{RedisClient, RedisConfig, TypedCache};
-use ai_data::vector::weaviate::WeaviateStore;
 use ai_data::vector::{CollectionSpec, Metric, VectorStore};
+use ai_data::weaviate::WeaviateStore;
 use ai_data_weaviate_fake::FakeWeaviate;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use metrics_util::MetricKind;
@@ -45,7 +48,7 @@ async fn one_operation_per_store_is_measured() {
     let db = PgDatabase::connect(&PgConfig::from_url(&pg.url).expect("url"))
         .await
         .expect("pg");
-    db.migrate().await.expect("migrate");
+    db.migrate(&MIGRATOR).await.expect("migrate");
     let n = TextEmbeddingRepo::new(db.clone())
         .count_by_dataset(1)
         .await

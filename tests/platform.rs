@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use ai_data::core::{EnvSource, ErrorKind, Store};
-use ai_data::vector::weaviate::bootstrap::{seed_classes, SeedOptions};
+use ai_data::weaviate::bootstrap::{seed_classes, SeedOptions};
 use ai_data::{Platform, PlatformOptions};
 use ai_data_weaviate_fake::FakeWeaviate;
 
@@ -189,8 +189,8 @@ async fn the_seeds_mounted_secret_without_a_mongo_user_is_usable() {
     let password = format!("app-{}", uuid::Uuid::new_v4().simple());
     // The seed's init script creates the application user in the platform
     // database (here the test's own).
-    ai_data::mongo::Bootstrap::new()
-        .with_user(ai_data::mongo::PlatformUser::seed_app(password.clone()))
+    ai_data::mongo::Bootstrap::new(Vec::<&'static str>::new(), Vec::new())
+        .with_user(ai_data::platform::mongo::seed_app_user(password.clone()))
         .run(&mongo.db())
         .await
         .expect("create the seed's app user");
@@ -228,7 +228,7 @@ async fn the_seeds_mounted_secret_without_a_mongo_user_is_usable() {
     let user = ai_data_testkit::authenticated_user(store.database()).await;
     assert_eq!(
         user.map(|(name, _)| name).as_deref(),
-        Some(ai_data::mongo::SEED_APP_USER)
+        Some(ai_data::platform::mongo::SEED_APP_USER)
     );
     let collections = store
         .database()

@@ -58,8 +58,13 @@ pub fn server_code(err: &DriverError) -> Option<i32> {
     }
 }
 
-/// Whether the server code means "duplicate key".
-pub(crate) fn is_duplicate_code(code: i32) -> bool {
+/// Whether the server code means "duplicate key" (11000, 11001, 12582).
+///
+/// ```
+/// assert!(ai_data_mongo::is_duplicate_code(11000));
+/// assert!(!ai_data_mongo::is_duplicate_code(112));
+/// ```
+pub fn is_duplicate_code(code: i32) -> bool {
     matches!(
         code,
         code::DUPLICATE_KEY | code::DUPLICATE_KEY_LEGACY | code::DUPLICATE_KEY_UPDATE
@@ -67,12 +72,18 @@ pub(crate) fn is_duplicate_code(code: i32) -> bool {
 }
 
 /// Whether `err` is a duplicate-key error (E11000).
-pub(crate) fn is_duplicate_key(err: &DriverError) -> bool {
+pub fn is_duplicate_key(err: &DriverError) -> bool {
     server_code(err).is_some_and(is_duplicate_code)
 }
 
-/// The kind an error with this server code has.
-pub(crate) fn kind_of_code(server: i32) -> ErrorKind {
+/// The [`ErrorKind`] an error with this server code has (a duplicate key
+/// is [`ErrorKind::Conflict`], and so on).
+///
+/// ```
+/// use ai_data_core::ErrorKind;
+/// assert_eq!(ai_data_mongo::kind_of_code(11000), ErrorKind::Conflict);
+/// ```
+pub fn kind_of_code(server: i32) -> ErrorKind {
     use self::code as c;
     match server {
         c::DUPLICATE_KEY
@@ -268,8 +279,16 @@ fn classify(err: &DriverError) -> (ErrorKind, String) {
     }
 }
 
-/// Shorthand used by the repositories: map with the namespace as target.
-pub(crate) fn map_err<'a>(
+/// [`from_driver_error`] as a closure for `map_err`, with the namespace
+/// (`db.collection`) as target: what the repositories use.
+///
+/// ```
+/// use ai_data_core::ErrorKind;
+/// let result: Result<(), mongodb::error::Error> = Err(mongodb::error::Error::custom("boom".to_owned()));
+/// let err = result.map_err(ai_data_mongo::map_err("find", "ai_platform.system_logs")).unwrap_err();
+/// assert_eq!((err.kind(), err.operation()), (ErrorKind::Backend, Some("find")));
+/// ```
+pub fn map_err<'a>(
     operation: &'static str,
     namespace: &'a str,
 ) -> impl FnOnce(DriverError) -> Error + 'a {

@@ -8,7 +8,6 @@ use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::ErrorKind as DriverKind;
 use mongodb::Database;
 
-use ai_data_core::observe::Operation;
 use ai_data_core::{HealthCheck, HealthReport, Result, Store};
 
 use crate::error::{code, from_driver_error, map_err};
@@ -24,13 +23,6 @@ async fn hello(db: &Database) -> Result<Document> {
     db.run_command(doc! { "hello": 1 })
         .await
         .map_err(map_err("hello", db.name()))
-}
-
-/// Whether the deployment runs multi-document transactions: a replica set
-/// member (`setName`) or a `mongos` (`msg: "isdbgrid"`) with sessions.
-pub(crate) async fn supports_transactions(db: &Database) -> Result<bool> {
-    let hello = hello(db).await?;
-    Ok(transactions_from_hello(&hello))
 }
 
 fn transactions_from_hello(hello: &Document) -> bool {
@@ -229,13 +221,32 @@ impl MongoStore {
     ///
     /// Observed as operation `health` (target `admin`).
     pub async fn health(&self) -> Result<HealthReport> {
-        Operation::new(Store::Mongo, "health")
+        self.executor()
+            .call("health")
             .target("admin")
-            .run(self.health_unobserved())
+            .idempotent()
+            .run(|| self.probe())
             .await
     }
 
-    async fn health_unobserved(&self) -> Result<HealthReport> {
+    /// Whether the deployment runs multi-document transactions: a replica
+    /// set member (`setName`) or a `mongos` (`msg: "isdbgrid"`) with
+    /// sessions. Asks the server (`hello`) each time; observed as
+    /// operation `supports_transactions` (target: the database name).
+    pub async fn supports_transactions(&self) -> Result<bool> {
+        self.executor()
+            .call("supports_transactions")
+            .target(self.database().name())
+            .idempotent()
+            .run(|| async {
+                let hello = hello(self.database()).await?;
+                Ok(transactions_from_hello(&hello))
+            })
+            .await
+    }
+
+    /// `ping`, `buildInfo`, `hello` and the replication lag.
+    async fn probe(&self) -> Result<HealthReport> {
         let admin = self.client().database("admin");
         let report = HealthReport::measure(Store::Mongo, async {
             admin

@@ -13,6 +13,7 @@ use mongodb::event::cmap::CmapEvent;
 use mongodb::event::EventHandler;
 use mongodb::options::ServerAddress;
 
+use ai_data_core::executor::PoolState;
 use ai_data_core::observe::record_pool;
 use ai_data_core::Store;
 
@@ -63,6 +64,17 @@ impl PoolGauges {
     /// `gauges` up to date and publishes them.
     pub(crate) fn handler(gauges: Arc<PoolGauges>) -> EventHandler<CmapEvent> {
         EventHandler::callback(move |event: CmapEvent| gauges.on_event(&event))
+    }
+
+    /// The sums over every server's pool now (for the executor, which
+    /// publishes them after each call).
+    pub(crate) fn state(&self) -> PoolState {
+        let totals = totals(&self.pools.lock().unwrap_or_else(PoisonError::into_inner));
+        PoolState {
+            in_use: totals.in_use,
+            idle: totals.idle,
+            max: totals.max,
+        }
     }
 
     fn on_event(&self, event: &CmapEvent) {

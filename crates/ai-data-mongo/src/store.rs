@@ -1,5 +1,5 @@
 //! [`MongoStore`]: the shared client, the platform database, and the
-//! repositories on it.
+//! [`Executor`] every call on them runs through.
 
 use std::future::IntoFuture;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,26 +12,27 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 use tokio::sync::Notify;
 
-use ai_data_core::observe::Operation;
+use ai_data_core::executor::Executor;
 use ai_data_core::{Error, ErrorKind, Result, Store};
 
 use crate::bootstrap::{Bootstrap, BootstrapReport};
 use crate::config::{MongoConfig, DEFAULT_REPLICATION_LAG_ALERT, DEFAULT_TASK_STATUS_TTL};
 use crate::error::map_err;
 use crate::pool::PoolGauges;
-use crate::{ConfigurationRepo, SystemLogRepo, TaskStatusRepo};
 
-/// A pooled MongoDB client and the platform database.
+/// A pooled MongoDB client, the platform database, and the [`Executor`]
+/// (span, metrics, pool gauges) its calls run through.
 ///
-/// Cheap to clone (the driver's `Client` is an `Arc`); create one per
-/// process and share it.
+/// Cheap to clone (the driver's `Client` and the executor are `Arc`s);
+/// create one per process and share it. A service's own repository runs
+/// its calls through [`MongoStore::executor`] to get the same spans and
+/// metrics.
 ///
 /// ```no_run
 /// # async fn demo() -> ai_data_core::Result<()> {
 /// use ai_data_mongo::{MongoConfig, MongoStore};
 ///
 /// let store = MongoStore::connect(&MongoConfig::from_env()?).await?;
-/// store.bootstrap().await?;
 /// let report = store.health().await?;
 /// println!("MongoDB {:?} in {:?}", report.server_version, report.latency);
 /// # Ok(()) }
@@ -40,6 +41,7 @@ use crate::{ConfigurationRepo, SystemLogRepo, TaskStatusRepo};
 pub struct MongoStore {
     client: Client,
     database: Database,
+    executor: Executor,
     task_status_ttl: Duration,
     pub(crate) replication_lag_alert: Duration,
 }
@@ -129,9 +131,11 @@ impl MongoStore {
         let store = Self::with_options(config, options)?;
         let db = &store.database;
         let connect_timeout = config.connection.connect_timeout;
-        Operation::new(Store::Mongo, "connect")
+        store
+            .executor
+            .call("connect")
             .target(db.name())
-            .run(async {
+            .run_once(async {
                 let ping = db.run_command(doc! { "ping": 1 }).into_future();
                 tokio::pin!(ping);
                 let result = if connect_timeout < config.server_selection_timeout {
@@ -167,13 +171,16 @@ impl MongoStore {
     }
 
     fn with_options(config: &MongoConfig, mut options: ClientOptions) -> Result<Self> {
-        options.cmap_event_handler = Some(PoolGauges::handler(Arc::default()));
+        let gauges = Arc::new(PoolGauges::default());
+        options.cmap_event_handler = Some(PoolGauges::handler(gauges.clone()));
         let client =
             Client::with_options(options).map_err(map_err("connect", config.database()))?;
         let database = client.database(config.database());
+        let executor = Executor::new(Store::Mongo).with_pool_gauges(move || gauges.state());
         Ok(MongoStore {
             client,
             database,
+            executor,
             task_status_ttl: config.task_status_ttl,
             replication_lag_alert: config.replication_lag_alert,
         })
@@ -188,6 +195,7 @@ impl MongoStore {
         MongoStore {
             client,
             database,
+            executor: Executor::new(Store::Mongo),
             task_status_ttl: DEFAULT_TASK_STATUS_TTL,
             replication_lag_alert: DEFAULT_REPLICATION_LAG_ALERT,
         }
@@ -218,37 +226,50 @@ impl MongoStore {
         &self.database
     }
 
-    /// `system_logs`.
-    pub fn logs(&self) -> SystemLogRepo {
-        SystemLogRepo::new(&self.database)
-    }
-
-    /// `configurations`.
-    pub fn configurations(&self) -> ConfigurationRepo {
-        ConfigurationRepo::new(&self.database)
-    }
-
-    /// `task_status_cache`.
-    pub fn tasks(&self) -> TaskStatusRepo {
-        TaskStatusRepo::new(&self.database)
-    }
-
-    /// Create the seed's collections and indexes (TTL from the config);
-    /// an index that exists with other options is an
-    /// [`ai_data_core::ErrorKind::Conflict`] error. Use [`Bootstrap`] for
-    /// the report without failing, TTL updates, or users.
+    /// The executor every call of this store runs through: store
+    /// `mongodb`, the pool gauges of a client built from a config. A
+    /// repository's call made through it gets the span and metrics, and
+    /// the calls it makes on this store inside are part of it.
     ///
-    /// Observed as operation `bootstrap` (target: the database name).
-    pub async fn bootstrap(&self) -> Result<BootstrapReport> {
-        let bootstrap = Bootstrap::new().task_status_ttl(self.task_status_ttl);
-        Operation::new(Store::Mongo, "bootstrap")
+    /// ```no_run
+    /// # async fn demo(store: ai_data_mongo::MongoStore) -> ai_data_core::Result<()> {
+    /// use ai_data_mongo::bson::{doc, Document};
+    /// use ai_data_mongo::map_err;
+    ///
+    /// let orders = store.database().collection::<Document>("orders");
+    /// let open = store
+    ///     .executor()
+    ///     .call("orders.count_open")
+    ///     .target("orders")
+    ///     .idempotent()
+    ///     .run(|| async {
+    ///         orders
+    ///             .count_documents(doc! { "open": true })
+    ///             .await
+    ///             .map_err(map_err("count_documents", "app.orders"))
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// The TTL the seed's bootstrap gives `task_status_cache`
+    /// (`AI_DATA_MONGO_TASK_STATUS_TTL`, default 24 h).
+    pub fn task_status_ttl(&self) -> Duration {
+        self.task_status_ttl
+    }
+
+    /// Run `bootstrap` on the platform database, as operation `bootstrap`
+    /// (target: the database name) of this store's executor; the report,
+    /// conflicts included (see [`BootstrapReport::into_result`]).
+    pub async fn run_bootstrap(&self, bootstrap: &Bootstrap) -> Result<BootstrapReport> {
+        self.executor
+            .call("bootstrap")
             .target(self.database.name())
-            .run(async {
-                bootstrap
-                    .run_unobserved(&self.database)
-                    .await?
-                    .into_result()
-            })
+            .idempotent()
+            .run(|| bootstrap.run(&self.database))
             .await
     }
 }

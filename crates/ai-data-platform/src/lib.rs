@@ -7,18 +7,12 @@
 //! | [`log_level`] | always | the one [`LogLevel`] of system logs (MongoDB documents, Kafka events) |
 //! | `pg` | `pg` | the schema's migrations and the typed repositories |
 //! | `mongo` | `mongo` | collections, indexes, seed users, the log/configuration/task repositories |
-//! | `kafka` | `kafka` | the seed topics and their event types |
-//! | `weaviate` | `weaviate` | the seed classes |
 
 pub mod log_level;
 
 pub use log_level::LogLevel;
 
-#[cfg(feature = "kafka")]
-pub mod kafka;
 #[cfg(feature = "mongo")]
 pub mod mongo;
 #[cfg(feature = "pg")]
 pub mod pg;
-#[cfg(feature = "weaviate")]
-pub mod weaviate;

@@ -4,7 +4,11 @@ mod common;
 
 use ai_data_core::ErrorKind;
 use ai_data_pg::{PgConfig, PgDatabase};
-use ai_data_platform::pg::{bootstrap_admin, ConnectionInfo, DataSourceRepo, GroupRepo, ModelRepo, NewDataSource, NewModel, NewModelVersion, NewTextEmbedding, NewUser, TextEmbeddingRepo, UserRepo, UserUpdate, TEXT_EMBEDDING_DIM};
+use ai_data_platform::pg::{
+    bootstrap_admin, ConnectionInfo, DataSourceRepo, GroupRepo, ModelRepo, NewDataSource, NewModel,
+    NewModelVersion, NewTextEmbedding, NewUser, TextEmbeddingRepo, UserRepo, UserUpdate,
+    TEXT_EMBEDDING_DIM,
+};
 use common::{unit_vector, NASTY};
 
 #[tokio::test]

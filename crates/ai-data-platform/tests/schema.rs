@@ -116,7 +116,12 @@ async fn text_embeddings_stay_in_the_row_even_beside_a_long_text() {
     let long_text: String = (0..20_000).map(|i| format!("{i:x}")).collect();
     let rows = [
         ai_data_platform::pg::NewTextEmbedding::new(1, "short", "a short text", embedding.clone()),
-        ai_data_platform::pg::NewTextEmbedding::new(1, "long", long_text.clone(), embedding.clone()),
+        ai_data_platform::pg::NewTextEmbedding::new(
+            1,
+            "long",
+            long_text.clone(),
+            embedding.clone(),
+        ),
     ];
     let ids = repo.insert_batch(&rows).await.expect("insert");
     assert_eq!(ids.len(), 2);
@@ -158,7 +163,9 @@ async fn migrating_twice_is_a_no_op() {
     let Some((_t, db)) = common::migrated().await else {
         return;
     };
-    db.migrate(&ai_data_platform::pg::MIGRATOR).await.expect("second run");
+    db.migrate(&ai_data_platform::pg::MIGRATOR)
+        .await
+        .expect("second run");
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(db.primary())
         .await

@@ -259,74 +259,74 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
 
     /// A new session for `user_id` holding `data`.
     pub async fn create(&self, user_id: &str, data: D) -> Result<Session<D>> {
-        let create = pin!(self.create_unobserved(user_id, data));
+        let create = pin!(async {
+            let namespace = self.keys.namespace();
+            if user_id.is_empty() {
+                return Err(
+                    Error::invalid_input("a session needs a user id").with_store(Store::Redis)
+                );
+            }
+            let id = SessionId::generate()?;
+            let now = SystemTime::now();
+            let stored = Stored {
+                user_id: user_id.to_owned(),
+                created_ms: unix_ms(now),
+                expires_ms: unix_ms(now) + millis(self.max_lifetime),
+                data,
+            };
+            let bytes = Bytes::from(self.codec.encode(&stored)?);
+            let key = self.session_key(&id);
+            let idle = millis(self.idle_timeout.min(self.max_lifetime));
+            let args: Vec<fred::types::Value> = vec![
+                bytes.into(),
+                user_id.into(),
+                stored.expires_ms.to_string().into(),
+                idle.to_string().into(),
+            ];
+            self.client
+                .eval::<i64, _, _>(&CREATE, key.as_str(), args, "session create", namespace)
+                .await?;
+            // Index after the session exists: a concurrent revoke_all either
+            // sees it in the set or leaves it in the set for the next one.
+            let user_key = self.user_key(user_id);
+            let limit = self.client.command_timeout();
+            let indexed = async {
+                timed(
+                    limit,
+                    "session index",
+                    namespace,
+                    self.client.pool().sadd::<i64, _, _>(&user_key, id.digest()),
+                )
+                .await?;
+                let lifetime = i64::try_from(millis(self.max_lifetime)).unwrap_or(i64::MAX);
+                timed(
+                    limit,
+                    "session index",
+                    namespace,
+                    self.client
+                        .pool()
+                        .pexpire::<i64, _>(&user_key, lifetime, None),
+                )
+                .await
+            }
+            .await;
+            if let Err(e) = indexed {
+                // A session that revoke_all cannot find must not be handed out.
+                let _ = self
+                    .client
+                    .unlink(vec![key.as_str().into()], namespace)
+                    .await;
+                return Err(e);
+            }
+            Ok(Session {
+                id,
+                user_id: stored.user_id,
+                created_at: UNIX_EPOCH + Duration::from_millis(stored.created_ms),
+                expires_at: UNIX_EPOCH + Duration::from_millis(stored.expires_ms),
+                data: stored.data,
+            })
+        });
         self.op("session.create").run(create).await
-    }
-
-    async fn create_unobserved(&self, user_id: &str, data: D) -> Result<Session<D>> {
-        let namespace = self.keys.namespace();
-        if user_id.is_empty() {
-            return Err(Error::invalid_input("a session needs a user id").with_store(Store::Redis));
-        }
-        let id = SessionId::generate()?;
-        let now = SystemTime::now();
-        let stored = Stored {
-            user_id: user_id.to_owned(),
-            created_ms: unix_ms(now),
-            expires_ms: unix_ms(now) + millis(self.max_lifetime),
-            data,
-        };
-        let bytes = Bytes::from(self.codec.encode(&stored)?);
-        let key = self.session_key(&id);
-        let idle = millis(self.idle_timeout.min(self.max_lifetime));
-        let args: Vec<fred::types::Value> = vec![
-            bytes.into(),
-            user_id.into(),
-            stored.expires_ms.to_string().into(),
-            idle.to_string().into(),
-        ];
-        self.client
-            .eval::<i64, _, _>(&CREATE, key.as_str(), args, "session create", namespace)
-            .await?;
-        // Index after the session exists: a concurrent revoke_all either
-        // sees it in the set or leaves it in the set for the next one.
-        let user_key = self.user_key(user_id);
-        let limit = self.client.command_timeout();
-        let indexed = async {
-            timed(
-                limit,
-                "session index",
-                namespace,
-                self.client.pool().sadd::<i64, _, _>(&user_key, id.digest()),
-            )
-            .await?;
-            let lifetime = i64::try_from(millis(self.max_lifetime)).unwrap_or(i64::MAX);
-            timed(
-                limit,
-                "session index",
-                namespace,
-                self.client
-                    .pool()
-                    .pexpire::<i64, _>(&user_key, lifetime, None),
-            )
-            .await
-        }
-        .await;
-        if let Err(e) = indexed {
-            // A session that revoke_all cannot find must not be handed out.
-            let _ = self
-                .client
-                .unlink(vec![key.as_str().into()], namespace)
-                .await;
-            return Err(e);
-        }
-        Ok(Session {
-            id,
-            user_id: stored.user_id,
-            created_at: UNIX_EPOCH + Duration::from_millis(stored.created_ms),
-            expires_at: UNIX_EPOCH + Duration::from_millis(stored.expires_ms),
-            data: stored.data,
-        })
     }
 
     /// The session, if it exists and has not expired. Does not extend it.
@@ -388,77 +388,73 @@ impl<D: Serialize + DeserializeOwned> SessionStore<D> {
 
     /// End one session; `true` when it existed.
     pub async fn revoke(&self, id: &SessionId) -> Result<bool> {
-        let revoke = pin!(self.revoke_unobserved(id));
+        let revoke = pin!(async {
+            let namespace = self.keys.namespace();
+            let key = self.session_key(id);
+            let limit = self.client.command_timeout();
+            let user: Option<String> = timed(
+                limit,
+                "session revoke",
+                namespace,
+                self.client.pool().hget::<Option<String>, _, _>(&key, "u"),
+            )
+            .await?;
+            let existed = self
+                .client
+                .unlink(vec![key.as_str().into()], namespace)
+                .await?
+                > 0;
+            if let Some(user) = user {
+                let user_key = self.user_key(&user);
+                timed(
+                    limit,
+                    "session revoke",
+                    namespace,
+                    self.client.pool().srem::<i64, _, _>(&user_key, id.digest()),
+                )
+                .await?;
+            }
+            Ok(existed)
+        });
         self.op("session.revoke")
             .run_counted(revoke, |existed| u8::from(*existed))
             .await
     }
 
-    async fn revoke_unobserved(&self, id: &SessionId) -> Result<bool> {
-        let namespace = self.keys.namespace();
-        let key = self.session_key(id);
-        let limit = self.client.command_timeout();
-        let user: Option<String> = timed(
-            limit,
-            "session revoke",
-            namespace,
-            self.client.pool().hget::<Option<String>, _, _>(&key, "u"),
-        )
-        .await?;
-        let existed = self
-            .client
-            .unlink(vec![key.as_str().into()], namespace)
-            .await?
-            > 0;
-        if let Some(user) = user {
-            let user_key = self.user_key(&user);
-            timed(
-                limit,
-                "session revoke",
-                namespace,
-                self.client.pool().srem::<i64, _, _>(&user_key, id.digest()),
-            )
-            .await?;
-        }
-        Ok(existed)
-    }
-
     /// End every session of `user_id`; returns how many were live.
     pub async fn revoke_all(&self, user_id: &str) -> Result<u64> {
-        let revoke = pin!(self.revoke_all_unobserved(user_id));
+        let revoke = pin!(async {
+            let namespace = self.keys.namespace();
+            let user_key = self.user_key(user_id);
+            let limit = self.client.command_timeout();
+            let digests: Vec<String> = timed(
+                limit,
+                "session revoke all",
+                namespace,
+                self.client.pool().smembers::<Vec<String>, _>(&user_key),
+            )
+            .await?;
+            if digests.is_empty() {
+                return Ok(0);
+            }
+            let keys: Vec<Key> = digests
+                .iter()
+                .map(|d| Key::from(self.keys.key(&format!("s:{d}"))))
+                .collect();
+            let live = self.client.unlink(keys, namespace).await?;
+            // Remove exactly what was read: a session indexed meanwhile stays
+            // findable by the next revoke_all.
+            timed(
+                limit,
+                "session revoke all",
+                namespace,
+                self.client.pool().srem::<i64, _, _>(&user_key, digests),
+            )
+            .await?;
+            Ok(live)
+        });
         self.op("session.revoke_all")
             .run_counted(revoke, |live| *live)
             .await
-    }
-
-    async fn revoke_all_unobserved(&self, user_id: &str) -> Result<u64> {
-        let namespace = self.keys.namespace();
-        let user_key = self.user_key(user_id);
-        let limit = self.client.command_timeout();
-        let digests: Vec<String> = timed(
-            limit,
-            "session revoke all",
-            namespace,
-            self.client.pool().smembers::<Vec<String>, _>(&user_key),
-        )
-        .await?;
-        if digests.is_empty() {
-            return Ok(0);
-        }
-        let keys: Vec<Key> = digests
-            .iter()
-            .map(|d| Key::from(self.keys.key(&format!("s:{d}"))))
-            .collect();
-        let live = self.client.unlink(keys, namespace).await?;
-        // Remove exactly what was read: a session indexed meanwhile stays
-        // findable by the next revoke_all.
-        timed(
-            limit,
-            "session revoke all",
-            namespace,
-            self.client.pool().srem::<i64, _, _>(&user_key, digests),
-        )
-        .await?;
-        Ok(live)
     }
 }

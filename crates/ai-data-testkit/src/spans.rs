@@ -34,6 +34,12 @@ pub struct Operations {
     next: Arc<AtomicU64>,
 }
 
+impl std::fmt::Debug for Operations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operations").finish_non_exhaustive()
+    }
+}
+
 impl Operations {
     /// Record on this thread until the guard drops.
     pub fn install() -> (Self, tracing::subscriber::DefaultGuard) {

@@ -51,8 +51,6 @@ mod query;
 mod store;
 mod typed;
 pub mod validate;
-#[cfg(feature = "weaviate")]
-pub mod weaviate;
 pub mod wire;
 
 pub use ai_data_core::{Error, ErrorKind, Result};
@@ -66,5 +64,3 @@ pub use memory::MemoryStore;
 pub use query::{AccuracyHint, RecordFailure, SearchHit, SearchQuery, Selector, UpsertReport};
 pub use store::{VectorStore, VectorStoreExt};
 pub use typed::{Collection, TypedHit, TypedRecord};
-#[cfg(feature = "weaviate")]
-pub use weaviate::WeaviateStore;

@@ -1,5 +1,5 @@
 //! `weaviate.v1.Weaviate/Search` over tonic, on the same messages the client
-//! uses (`ai_data_vector::weaviate::proto`), with the version-dependent
+//! uses (`ai_data_weaviate::proto`), with the version-dependent
 //! layouts: `vector_bytes` from 1.22.6, `value_number` a `float` in 1.22
 //! (a `double` sent to the 1.22 fake is an error, as the wire types clash),
 //! properties as a `Struct` (field 1) or, from 1.23 with `uses_123_api`, as
@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ai_data_vector::weaviate::proto::{
+use ai_data_weaviate::proto::{
     self, filters::TestValue, struct_value, value, SearchReply, SearchRequest,
 };
 use serde_json::{json, Value as Json};
@@ -326,8 +326,8 @@ trait VersionExt {
     fn at_least_1_27(self) -> bool;
 }
 
-impl VersionExt for ai_data_vector::weaviate::ServerVersion {
+impl VersionExt for ai_data_weaviate::ServerVersion {
     fn at_least_1_27(self) -> bool {
-        self >= ai_data_vector::weaviate::ServerVersion::new(1, 27, 0)
+        self >= ai_data_weaviate::ServerVersion::new(1, 27, 0)
     }
 }

@@ -1,5 +1,5 @@
 //! An in-process contract fake of Weaviate for tests: the REST, GraphQL
-//! and gRPC subset `ai-data-vector`'s Weaviate backend uses, answering the
+//! and gRPC subset `ai-data-weaviate` uses, answering the
 //! way Weaviate 1.22 does (see `shared/design/weaviate.md`), because no
 //! Weaviate server can run on our machines.
 //!
@@ -39,7 +39,7 @@
 //!
 //! # async fn demo() {
 //! let fake = FakeWeaviate::new().with_api_key("test-key").start().await.expect("fake");
-//! let config = fake.config(); // a WeaviateConfig for ai-data-vector
+//! let config = fake.config(); // a WeaviateConfig for ai-data-weaviate
 //! println!("REST {} gRPC {}", fake.url(), fake.grpc_url());
 //! assert!(fake.violations().is_empty());
 //! # }
@@ -58,7 +58,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use ai_data_vector::weaviate::{ServerVersion, WeaviateConfig};
+use ai_data_weaviate::{ServerVersion, WeaviateConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

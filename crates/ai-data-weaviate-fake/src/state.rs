@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ai_data_vector::weaviate::ServerVersion;
+use ai_data_weaviate::ServerVersion;
 use serde_json::{json, Map, Value as Json};
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 //! 200-with-errors, tokenization, null state, `NotEqual` by version, the
 //! batch-delete limit, distances, the OpenAPI check, and gRPC.
 
-use ai_data_vector::weaviate::ServerVersion;
+use ai_data_weaviate::ServerVersion;
 use ai_data_weaviate_fake::{openapi, FakeServer, FakeWeaviate};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -661,7 +661,7 @@ async fn request_bodies_are_checked_against_the_openapi_spec() {
 
 mod grpc {
     use super::*;
-    use ai_data_vector::weaviate::proto::{self, filters::TestValue, SearchReply, SearchRequest};
+    use ai_data_weaviate::proto::{self, filters::TestValue, SearchReply, SearchRequest};
     use tonic::codegen::http::uri::PathAndQuery;
 
     async fn search(

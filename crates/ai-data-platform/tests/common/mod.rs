@@ -13,7 +13,9 @@ pub async fn migrated() -> Option<(PgTestDb, PgDatabase)> {
     let db = PgDatabase::connect(&PgConfig::from_url(&test_db.url).expect("url"))
         .await
         .expect("connect");
-    db.migrate(&ai_data_platform::pg::MIGRATOR).await.expect("migrate");
+    db.migrate(&ai_data_platform::pg::MIGRATOR)
+        .await
+        .expect("migrate");
     Some((test_db, db))
 }
 

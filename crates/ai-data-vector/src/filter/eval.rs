@@ -98,7 +98,7 @@ fn compare(json: Option<&Json>, value: &Value) -> Option<Ordering> {
 }
 
 /// An RFC 3339 timestamp in UTC.
-pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))

@@ -28,6 +28,9 @@
 
 pub(crate) mod eval;
 
+/// The timestamp text forms filters accept (backends that store timestamps as text parse them back with it).
+pub use eval::parse_timestamp;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};

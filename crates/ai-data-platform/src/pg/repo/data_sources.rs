@@ -137,7 +137,8 @@ impl DataSourceRepo {
 
     /// Register a source. `connection_info` must be a JSON object.
     pub async fn create(&self, source: NewDataSource) -> Result<DataSource> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("data_sources.create", TABLE, self.insert(source))
             .await
     }
@@ -170,7 +171,8 @@ impl DataSourceRepo {
 
     /// By id; `NotFound` when absent.
     pub async fn get(&self, id: i32) -> Result<DataSource> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("data_sources.get", TABLE, async {
                 let sql = format!("SELECT {COLUMNS} FROM data_platform.data_sources WHERE id = $1");
                 sqlx::query_as::<_, DataSource>(&sql)
@@ -199,7 +201,8 @@ impl DataSourceRepo {
                     .op("list data sources", TABLE)
             }
         });
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted("data_sources.list", TABLE, read, Vec::len)
             .await
     }
@@ -210,7 +213,8 @@ impl DataSourceRepo {
         id: i32,
         info: ConnectionInfo,
     ) -> Result<DataSource> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe(
                 "data_sources.update_connection_info",
                 TABLE,
@@ -239,7 +243,8 @@ impl DataSourceRepo {
 
     /// Hide a source from lists; whether it existed.
     pub async fn deactivate(&self, id: i32) -> Result<bool> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("data_sources.deactivate", TABLE, async {
                 let done = sqlx::query(
                     "UPDATE data_platform.data_sources SET is_active = false WHERE id = $1",

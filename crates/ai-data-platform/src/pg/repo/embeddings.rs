@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use pgvector::Vector;
 use sqlx::{FromRow, PgConnection};
 
-use ai_data_pg::SqlxResultExt;
 use ai_data_pg::knn::{KnnQuery, KnnRows, KnnScan};
+use ai_data_pg::SqlxResultExt;
 use ai_data_pg::{PgDatabase, Repository};
 
 const TABLE: &str = "data_platform.text_embeddings";
@@ -109,7 +109,8 @@ impl TextEmbeddingRepo {
     /// in chunks (never row by row). Every vector is checked first: one bad
     /// vector rejects the batch before anything is written. Returns the new ids.
     pub async fn insert_batch(&self, rows: &[NewTextEmbedding]) -> Result<Vec<i32>> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted(
                 "text_embeddings.insert_batch",
                 TABLE,
@@ -186,7 +187,8 @@ impl TextEmbeddingRepo {
         k: u32,
         dataset_id: Option<i32>,
     ) -> Result<Vec<TextEmbeddingHit>> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted(
                 "text_embeddings.search",
                 TABLE,
@@ -241,14 +243,16 @@ impl TextEmbeddingRepo {
                     .op("delete embeddings", TABLE)?;
             Ok(done.rows_affected())
         };
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted("text_embeddings.delete_by_dataset", TABLE, delete, |&n| n)
             .await
     }
 
     /// Rows in a dataset.
     pub async fn count_by_dataset(&self, dataset_id: i32) -> Result<i64> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("text_embeddings.count_by_dataset", TABLE, async {
                 sqlx::query_scalar(
                     "SELECT count(*) FROM data_platform.text_embeddings WHERE dataset_id = $1",

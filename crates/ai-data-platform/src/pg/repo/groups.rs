@@ -65,7 +65,8 @@ impl GroupRepo {
 
     /// Create a group; a taken name is `Conflict`.
     pub async fn create(&self, name: &str, description: Option<&str>) -> Result<Group> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("groups.create", TABLE, async {
                 if name.trim().is_empty() || name.chars().count() > 150 {
                     return Err(Error::invalid_input(
@@ -132,7 +133,8 @@ impl GroupRepo {
                     .op("remove member", MEMBERS)?;
             Ok(done.rows_affected() > 0)
         };
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted("groups.remove_member", MEMBERS, delete, |&removed| {
                 u64::from(removed)
             })
@@ -153,7 +155,8 @@ impl GroupRepo {
                 .await
                 .op("list members", MEMBERS)
             });
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted("groups.members", MEMBERS, read, Vec::len)
             .await
     }
@@ -171,7 +174,8 @@ impl GroupRepo {
             .await
             .op("list groups of user", TABLE)
         });
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted("groups.groups_of", TABLE, read, Vec::len)
             .await
     }
@@ -274,7 +278,8 @@ impl GroupRepo {
                 .op("revoke permission", table)?;
             Ok(done.rows_affected() > 0)
         };
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted(operation, table, delete, |&revoked| u64::from(revoked))
             .await
     }
@@ -297,7 +302,8 @@ impl GroupRepo {
         .bind(user_id)
         .bind(permission)
         .fetch_one(self.repo.db().primary());
-        self.repo.db()
+        self.repo
+            .db()
             .observe("groups.user_has_permission", PERMISSIONS, async {
                 check.await.op("check permission", PERMISSIONS)
             })

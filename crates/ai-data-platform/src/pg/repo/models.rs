@@ -141,7 +141,8 @@ impl ModelRepo {
 
     /// Register a model; a taken name is `Conflict`.
     pub async fn register(&self, model: NewModel) -> Result<Model> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("models.register", MODELS, self.insert(model))
             .await
     }
@@ -169,7 +170,8 @@ impl ModelRepo {
 
     /// By name; `NotFound` when absent.
     pub async fn get_by_name(&self, name: &str) -> Result<Model> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("models.get_by_name", MODELS, async {
                 let sql =
                     format!("SELECT {MODEL_COLUMNS} FROM model_platform.models WHERE name = $1");
@@ -192,7 +194,8 @@ impl ModelRepo {
         model_id: i32,
         version: NewModelVersion,
     ) -> Result<ModelVersion> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe(
                 "models.add_version",
                 VERSIONS,
@@ -243,7 +246,8 @@ impl ModelRepo {
                     .op("list model versions", VERSIONS)
             }
         });
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted("models.versions", VERSIONS, read, Vec::len)
             .await
     }

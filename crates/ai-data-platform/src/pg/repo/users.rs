@@ -4,8 +4,8 @@ use ai_data_core::{Error, ErrorKind, Result};
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use ai_data_pg::SqlxResultExt;
 use crate::pg::password::{hash_password, needs_rehash, verify_password};
+use ai_data_pg::SqlxResultExt;
 use ai_data_pg::{PgDatabase, Repository};
 
 const TABLE: &str = "auth.users";
@@ -181,7 +181,8 @@ impl UserRepo {
     ///
     /// Observed as `users.verify` (its latency includes the hashing).
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("users.verify", TABLE, self.verify_inner(username, password))
             .await
     }
@@ -233,7 +234,8 @@ impl UserRepo {
 
     /// Replace the password.
     pub async fn set_password(&self, id: i32, password: &str) -> Result<()> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("users.set_password", TABLE, async {
                 let hash = hash_password(password.to_owned()).await?;
                 let done = sqlx::query("UPDATE auth.users SET password_hash = $2 WHERE id = $1")
@@ -287,7 +289,8 @@ impl UserRepo {
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
     {
-        self.repo.db()
+        self.repo
+            .db()
             .observe(operation, TABLE, async {
                 let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE {column} = $1");
                 sqlx::query_as::<_, User>(&sql)
@@ -328,7 +331,8 @@ impl UserRepo {
 
     /// Mark inactive: the user can no longer log in and holds no permission.
     pub async fn deactivate(&self, id: i32) -> Result<()> {
-        self.repo.db()
+        self.repo
+            .db()
             .observe("users.deactivate", TABLE, async {
                 let done = sqlx::query("UPDATE auth.users SET is_active = false WHERE id = $1")
                     .bind(id)
@@ -355,7 +359,8 @@ impl UserRepo {
                     .op("list users", TABLE)
             }
         });
-        self.repo.db()
+        self.repo
+            .db()
             .observe_counted("users.list", TABLE, read, Vec::len)
             .await
     }
