@@ -241,7 +241,7 @@ fn a_call_dropped_before_it_finished_is_recorded_as_cancelled() {
         });
         let never = exec
             .call("send")
-            .run(|| std::future::pending::<Result<()>>());
+            .run(std::future::pending::<Result<()>>);
         let timed_out = tokio::time::timeout(Duration::from_millis(5), never).await;
         assert!(timed_out.is_err());
     });
