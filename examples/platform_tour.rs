@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ai_data::core::{EnvSource, Error, ErrorKind, Result};
-use ai_data::kafka::{Admin, Consumer, DocumentRef, IngestionRequest, Received, Topic, TopicSpec};
+use ai_data::kafka::{Admin, Consumer, Received, TopicSpec};
+use ai_data::platform::kafka::{topics, DocumentRef, IngestionRequest};
 use ai_data::pg::PgVectorStore;
 use ai_data::platform::mongo::{SeedCollections, SystemLog};
 use ai_data::platform::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserRepo};
@@ -185,7 +186,7 @@ async fn main() -> Result<()> {
         .ensure_topics(&[spec.clone(), spec.dead_letter()])
         .await?
         .into_result()?;
-    let topic = Topic::<IngestionRequest>::data_ingestion().with_name(&topic_name);
+    let topic = topics::data_ingestion().with_name(&topic_name);
     for (id, text) in CORPUS {
         let doc = DocumentRef::new(id, format!("memory://corpus/{id}"))
             .with_metadata("text", serde_json::json!(text));

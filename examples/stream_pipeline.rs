@@ -4,9 +4,9 @@
 //!
 //! ```sh
 //! scripts/stores.sh start        # the local Kafka-compatible broker (and PostgreSQL)
-//! cargo run --example stream_pipeline --features kafka,vector
+//! cargo run --example stream_pipeline --features platform,kafka,vector
 //! # into pgvector instead of the in-memory store:
-//! AI_DATA_PG_URL="$AI_DATA_TEST_PG_URL" cargo run --example stream_pipeline --features kafka,vector,pg
+//! AI_DATA_PG_URL="$AI_DATA_TEST_PG_URL" cargo run --example stream_pipeline --features platform,kafka,vector,pg
 //! ```
 //!
 //! The brokers come from `AI_DATA_KAFKA_*` (see `KafkaConfig`), else from
@@ -22,9 +22,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ai_data::core::{EnvSource, Error, ErrorKind, Result, Store};
+use ai_data::platform::kafka::{
+    seed_topics, topics, DocumentRef, IngestionRequest, SEED_PARTITIONS, SEED_REPLICATION,
+};
 use ai_data::kafka::{
-    seed_topics, Admin, Consumer, DocumentRef, IngestionRequest, KafkaConfig, Producer, Received,
-    Topic, TopicSpec, SEED_PARTITIONS, SEED_REPLICATION,
+    Admin, Consumer, KafkaConfig, Producer, Received, TopicSpec,
 };
 use ai_data::vector::{
     CollectionSpec, FieldKind, Filter, MemoryStore, Metric, Record, RecordId, SearchQuery,
@@ -153,7 +155,7 @@ async fn main() -> Result<()> {
         .into_result()?;
     println!("topics created: {:?}", report.created());
 
-    let topic = Topic::data_ingestion().with_prefix(&prefix);
+    let topic = topics::data_ingestion().with_prefix(&prefix);
     let producer = Producer::connect(&config).await?;
     let requests = requests();
     for (request, delivery) in requests

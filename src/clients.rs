@@ -140,7 +140,7 @@ impl Platform {
             if options.bootstrap {
                 // The seed's layout (3 partitions, replication 2) unless the
                 // environment says otherwise (a one-broker test cluster needs 1).
-                let mut topics = ai_data_kafka::seed_topics(
+                let mut topics = ai_data_platform::kafka::seed_topics(
                     "",
                     layout.topic_partitions.unwrap_or(3),
                     layout.topic_replication.unwrap_or(2),
@@ -156,9 +156,9 @@ impl Platform {
             let producer = ai_data_kafka::Producer::connect(&config).await?;
             if let Some(group) = &config.consumer.group_id {
                 let topics = [
-                    ai_data_kafka::DATA_INGESTION,
-                    ai_data_kafka::MODEL_EVENTS,
-                    ai_data_kafka::SYSTEM_LOGS,
+                    ai_data_platform::kafka::DATA_INGESTION,
+                    ai_data_platform::kafka::MODEL_EVENTS,
+                    ai_data_platform::kafka::SYSTEM_LOGS_TOPIC,
                 ];
                 let check =
                     ai_data_kafka::ConsumerLagCheck::new(ai_data_kafka::Admin::new(&config)?)

@@ -162,6 +162,8 @@ mod tests {
     #[serde(rename_all = "SCREAMING-KEBAB-CASE")]
     enum Mechanism {
         Plain,
+        // serde does not split digits off a word (`SCRAM-SHA256`).
+        #[serde(rename = "SCRAM-SHA-256")]
         ScramSha256,
     }
 

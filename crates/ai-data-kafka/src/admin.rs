@@ -15,15 +15,9 @@ use tokio::time::Instant;
 
 use crate::context::{IssueLog, StreamContext};
 use crate::error::from_kafka;
-use crate::events::{DATA_INGESTION, MODEL_EVENTS, SYSTEM_LOGS};
 use crate::health::{health_report, ClusterInfo, Probe};
 use crate::lag::{fetch_lag, ConsumerLag};
 use crate::KafkaConfig;
-
-/// Partitions of each seed topic (deployment notes, section 6.3).
-pub const SEED_PARTITIONS: i32 = 3;
-/// Replication factor of each seed topic (deployment notes, section 6.3).
-pub const SEED_REPLICATION: i32 = 2;
 
 /// Default timeout of topic creation, deletion and config requests (as
 /// Kafka's `default.api.timeout.ms`).
@@ -166,37 +160,6 @@ pub fn dead_letter_name(topic: &str) -> String {
     format!("{topic}.dlq")
 }
 
-/// The seed's three topics with `prefix` (empty in production), the given
-/// partitions and replication factor (the seed uses
-/// [`SEED_PARTITIONS`] = 3 and [`SEED_REPLICATION`] = 2), and this crate's
-/// retention defaults (the seed sets none): `data-ingestion` 7 days,
-/// `model-events` 30 days, `system-logs` 3 days, all `cleanup.policy=delete`.
-///
-/// Add their dead-letter topics with [`TopicSpec::dead_letter`].
-///
-/// ```
-/// use ai_data_kafka::{seed_topics, SEED_PARTITIONS, SEED_REPLICATION};
-/// let mut specs = seed_topics("", SEED_PARTITIONS, SEED_REPLICATION);
-/// let dead_letters: Vec<_> = specs.iter().map(|s| s.dead_letter()).collect();
-/// specs.extend(dead_letters);
-/// let names: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
-/// assert_eq!(names, [
-///     "data-ingestion", "model-events", "system-logs",
-///     "data-ingestion.dlq", "model-events.dlq", "system-logs.dlq",
-/// ]);
-/// assert!(specs.iter().all(|s| s.partitions == 3 && s.replication == 2));
-/// ```
-pub fn seed_topics(prefix: &str, partitions: i32, replication: i32) -> Vec<TopicSpec> {
-    [(DATA_INGESTION, 7), (MODEL_EVENTS, 30), (SYSTEM_LOGS, 3)]
-        .into_iter()
-        .map(|(name, days)| {
-            TopicSpec::new(format!("{prefix}{name}"), partitions, replication)
-                .with_retention(Duration::from_millis(days * DAY_MS))
-                .with_cleanup_policy(CleanupPolicy::Delete)
-        })
-        .collect()
-}
-
 /// What provisioning found or did for one topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -297,11 +260,11 @@ impl ProvisionReport {
 /// The admin client: provisioning, topic config, deletion, health.
 ///
 /// ```no_run
-/// use ai_data_kafka::{seed_topics, Admin, KafkaConfig, SEED_PARTITIONS, SEED_REPLICATION};
+/// use ai_data_kafka::{Admin, KafkaConfig, TopicSpec};
 ///
 /// # async fn demo() -> ai_data_kafka::Result<()> {
 /// let admin = Admin::new(&KafkaConfig::from_env()?)?;
-/// let mut specs = seed_topics("", SEED_PARTITIONS, SEED_REPLICATION);
+/// let mut specs = vec![TopicSpec::new("events", 3, 2), TopicSpec::new("audit", 1, 2)];
 /// let dead_letters: Vec<_> = specs.iter().map(|s| s.dead_letter()).collect();
 /// specs.extend(dead_letters);
 /// // Created or already there; fewer partitions than requested is an error here.
@@ -630,18 +593,6 @@ mod tests {
         assert_eq!(only_name(["a"].into_iter()), "a");
         assert_eq!(only_name(["a", "b"].into_iter()), "");
         assert_eq!(only_name(std::iter::empty()), "");
-    }
-
-    #[test]
-    fn seed_topics_follow_the_deployment_notes() {
-        let specs = seed_topics("env.", SEED_PARTITIONS, SEED_REPLICATION);
-        assert_eq!(specs.len(), 3);
-        assert_eq!(specs[0].name, "env.data-ingestion");
-        assert!(specs
-            .iter()
-            .all(|s| s.partitions == 3 && s.replication == 2));
-        assert!(specs.iter().all(|s| s.config["cleanup.policy"] == "delete"));
-        assert_eq!(specs[2].config["retention.ms"], (3 * DAY_MS).to_string());
     }
 
     #[test]

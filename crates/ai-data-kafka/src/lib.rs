@@ -1,16 +1,16 @@
-//! Kafka for the AI platform through rdkafka: typed topics, an idempotent
+//! Kafka on the `ai-data` core through rdkafka: typed topics, an idempotent
 //! producer, an at-least-once consumer with dead letters, and topic
-//! provisioning (issue 8).
+//! provisioning. The AI platform's seed topics (`data-ingestion`,
+//! `model-events`, `system-logs`) and their event types are
+//! `ai_data_platform::kafka`.
 //!
 //! - [`KafkaConfig`]: brokers, SASL / TLS, producer and consumer settings,
 //!   pass-through librdkafka properties; from `AI_DATA_KAFKA_*` variables
 //!   and the `kafka-password` Secret key.
-//! - [`Admin`]: provisions the seed's topics (`data-ingestion`,
-//!   `model-events`, `system-logs`; 3 partitions, replication 2) and their
-//!   dead-letter topics, idempotently.
+//! - [`Admin`]: provisions topics and their dead-letter topics,
+//!   idempotently.
 //! - [`Topic<T>`]: a name, a serde payload type, a key function and a
-//!   content type; [`Topic::data_ingestion`], [`Topic::model_events`] and
-//!   [`Topic::system_logs`] come with their event types.
+//!   content type.
 //! - [`Producer`]: typed sends with keys and headers, delivery awaited,
 //!   batches, flush on shutdown.
 //! - [`Consumer`]: commits only what its handler finished, keeps per-key
@@ -47,27 +47,33 @@
 //! batch: `ai_data.consume_batch`) — never a payload or a key.
 //!
 //! ```no_run
-//! use ai_data_kafka::{
-//!     seed_topics, Admin, Consumer, DocumentRef, IngestionRequest, KafkaConfig, Producer,
-//!     Received, Topic, SEED_PARTITIONS, SEED_REPLICATION,
-//! };
+//! use ai_data_kafka::{Admin, Consumer, KafkaConfig, Producer, Received, Topic, TopicSpec};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Indexed {
+//!     dataset: String,
+//!     documents: u32,
+//! }
 //!
 //! # async fn demo() -> ai_data_kafka::Result<()> {
 //! let config = KafkaConfig::from_env()?;
-//! let mut specs = seed_topics("", SEED_PARTITIONS, SEED_REPLICATION);
-//! let dead_letters: Vec<_> = specs.iter().map(|s| s.dead_letter()).collect();
-//! specs.extend(dead_letters);
-//! Admin::new(&config)?.ensure_topics(&specs).await?.into_result()?;
+//! let spec = TopicSpec::new("indexed", 3, 2);
+//! Admin::new(&config)?
+//!     .ensure_topics(&[spec.dead_letter(), spec])
+//!     .await?
+//!     .into_result()?;
 //!
+//! // Keyed by dataset: one dataset's records stay in order.
+//! let topic = Topic::<Indexed>::new("indexed").with_key(|e: &Indexed| e.dataset.clone());
 //! let producer = Producer::connect(&config).await?;
-//! let request = IngestionRequest::new("ds-1", vec![DocumentRef::new("d1", "s3://docs/d1.pdf")]);
-//! producer.send(&Topic::data_ingestion(), &request).await?;
+//! producer.send(&topic, &Indexed { dataset: "ds-1".into(), documents: 12 }).await?;
 //! producer.shutdown().await?;
 //!
-//! Consumer::new(&config.with_group_id("indexer"), Topic::data_ingestion())
+//! Consumer::new(&config.with_group_id("reporter"), topic)
 //!     .run(
-//!         |msg: Received<IngestionRequest>| async move {
-//!             println!("{} documents for {}", msg.payload().documents.len(), msg.payload().dataset_id);
+//!         |msg: Received<Indexed>| async move {
+//!             println!("{} documents for {}", msg.payload().documents, msg.payload().dataset);
 //!             Ok(())
 //!         },
 //!         async { let _ = tokio::signal::ctrl_c().await; },
@@ -82,15 +88,14 @@ mod config;
 mod consumer;
 mod context;
 mod error;
-mod events;
 mod health;
 mod lag;
 mod producer;
 mod topic;
 
 pub use admin::{
-    dead_letter_name, seed_topics, Admin, CleanupPolicy, ProvisionReport, TopicOutcome, TopicSpec,
-    TopicStatus, DEFAULT_OPERATION_TIMEOUT, SEED_PARTITIONS, SEED_REPLICATION,
+    dead_letter_name, Admin, CleanupPolicy, ProvisionReport, TopicOutcome, TopicSpec, TopicStatus,
+    DEFAULT_OPERATION_TIMEOUT,
 };
 pub use config::{
     Acks, Compression, ConsumerSettings, KafkaConfig, OffsetReset, ProducerSettings, SaslMechanism,
@@ -99,10 +104,6 @@ pub use config::{
 pub use consumer::{
     BatchHandler, Consumer, ConsumerMetrics, Handler, Received, RunSummary,
     CONSUMER_HANDLER_SECONDS, CONSUMER_RECORDS_TOTAL, DEFAULT_CONCURRENCY,
-};
-pub use events::{
-    DocumentRef, IngestionRequest, LogLevel, LogRecord, ModelEvent, ModelEventKind, DATA_INGESTION,
-    MODEL_EVENTS, SCHEMA_VERSION, SYSTEM_LOGS,
 };
 pub use health::{ClusterInfo, TopicInfo};
 pub use lag::{ConsumerLag, ConsumerLagCheck, PartitionLag, DEFAULT_LAG_THRESHOLD};

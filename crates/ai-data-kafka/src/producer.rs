@@ -67,13 +67,14 @@ impl Drop for Inner {
 /// queued records are delivered.
 ///
 /// ```no_run
-/// use ai_data_kafka::{DocumentRef, IngestionRequest, KafkaConfig, Producer, Topic};
+/// use ai_data_kafka::{KafkaConfig, Producer, Topic};
+/// use serde_json::{json, Value};
 ///
 /// # async fn demo() -> ai_data_kafka::Result<()> {
 /// let producer = Producer::connect(&KafkaConfig::from_env()?).await?;
-/// let topic = Topic::data_ingestion();
-/// let request = IngestionRequest::new("ds-1", vec![DocumentRef::new("d1", "s3://docs/d1.pdf")]);
-/// let delivery = producer.send(&topic, &request).await?;
+/// let topic = Topic::<Value>::new("documents").with_key(|d: &Value| d["dataset"].to_string());
+/// let document = json!({"dataset": "ds-1", "uri": "s3://docs/d1.pdf"});
+/// let delivery = producer.send(&topic, &document).await?;
 /// println!("partition {} offset {}", delivery.partition, delivery.offset);
 /// producer.shutdown().await?;
 /// # Ok(())
@@ -229,12 +230,12 @@ impl Producer {
     /// operation's outcome is the first failure's kind.
     ///
     /// ```no_run
-    /// # use ai_data_kafka::{LogLevel, LogRecord, Producer, Topic};
+    /// # use ai_data_kafka::{Producer, Topic};
     /// # async fn demo(producer: Producer) {
-    /// let records: Vec<LogRecord> = (0..100)
-    ///     .map(|i| LogRecord::new("indexer", LogLevel::Info, format!("line {i}")))
+    /// let records: Vec<serde_json::Value> = (0..100)
+    ///     .map(|i| serde_json::json!({"service": "indexer", "line": i}))
     ///     .collect();
-    /// let results = producer.send_batch(&Topic::system_logs(), &records).await;
+    /// let results = producer.send_batch(&Topic::new("logs"), &records).await;
     /// let failed = results.iter().filter(|r| r.is_err()).count();
     /// assert_eq!(results.len(), 100);
     /// # let _ = failed;

@@ -6,26 +6,36 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use ai_data_core::{ErrorKind, HealthCheck};
-use ai_data_kafka::{header, DocumentRef, Headers, IngestionRequest, Producer, Topic, JSON};
+use ai_data_kafka::{header, Headers, Producer, Topic, JSON};
 use rdkafka::message::{Headers as _, Message};
 use serde::{Deserialize, Serialize, Serializer};
+
+/// A typed event keyed by dataset (the seed's own is
+/// `ai_data_platform::kafka::IngestionRequest`).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Request {
+    dataset_id: String,
+    documents: Vec<String>,
+}
 
 #[tokio::test]
 async fn producer_sends_typed_events_with_keys_and_headers() {
     let Some(kafka) = ai_data_testkit::kafka().await else {
         return;
     };
-    let topic = Topic::data_ingestion().with_prefix(&kafka.prefix);
+    let topic = Topic::<Request>::new("data-ingestion")
+        .with_key(|r: &Request| r.dataset_id.clone())
+        .with_prefix(&kafka.prefix);
     common::provision(&kafka, topic.name(), 3, false).await;
     let producer = Producer::connect(&common::config(&kafka))
         .await
         .expect("connect");
     assert!(producer.check().await.is_ok());
 
-    let request = IngestionRequest::new(
-        "ds-7",
-        vec![DocumentRef::new("d1", "s3://docs/d1.pdf").with_content_type("application/pdf")],
-    );
+    let request = Request {
+        dataset_id: "ds-7".into(),
+        documents: vec!["s3://docs/d1.pdf".into()],
+    };
     let first = producer
         .send_with(&topic, &request, Headers::new().with("trace-id", "t-1"))
         .await

@@ -9,9 +9,24 @@
 mod common;
 
 use ai_data_core::{ErrorKind, HealthCheck};
-use ai_data_kafka::{
-    seed_topics, Admin, TopicSpec, TopicStatus, SEED_PARTITIONS, SEED_REPLICATION,
-};
+use std::time::Duration;
+
+use ai_data_kafka::{Admin, CleanupPolicy, TopicSpec, TopicStatus};
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Three topics as a platform provisions them (the seed's are in
+/// `ai_data_platform::kafka::seed_topics`): 3 partitions, a retention each.
+fn three_topics(prefix: &str, replication: i32) -> Vec<TopicSpec> {
+    [("data-ingestion", 7), ("model-events", 30), ("system-logs", 3)]
+        .into_iter()
+        .map(|(name, days)| {
+            TopicSpec::new(format!("{prefix}{name}"), 3, replication)
+                .with_retention(DAY * days)
+                .with_cleanup_policy(CleanupPolicy::Delete)
+        })
+        .collect()
+}
 
 #[tokio::test]
 async fn provisioning_is_idempotent_and_reports_fewer_partitions() {
@@ -19,7 +34,7 @@ async fn provisioning_is_idempotent_and_reports_fewer_partitions() {
         return;
     };
     let admin = Admin::new(&common::config(&kafka)).expect("admin");
-    let mut specs = seed_topics(&kafka.prefix, SEED_PARTITIONS, SEED_REPLICATION);
+    let mut specs = three_topics(&kafka.prefix, 2);
     let dead_letters: Vec<TopicSpec> = specs.iter().map(TopicSpec::dead_letter).collect();
     specs.extend(dead_letters);
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
@@ -97,7 +112,7 @@ async fn topics_are_deleted_and_deleting_a_missing_topic_is_fine() {
     let config = ai_data_kafka::KafkaConfig::new(&broker.address)
         .with_connect_timeout(std::time::Duration::from_secs(10));
     let admin = Admin::new(&config).expect("admin");
-    let specs = seed_topics("", SEED_PARTITIONS, 1);
+    let specs = three_topics("", 1);
     let report = admin.ensure_topics(&specs).await.expect("created");
     assert_eq!(report.created().len(), 3);
     let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();

@@ -6,12 +6,15 @@
 //! |---|---|---|
 //! | [`log_level`] | always | the one [`LogLevel`] of system logs (MongoDB documents, Kafka events) |
 //! | `pg` | `pg` | the schema's migrations and the typed repositories |
+//! | `kafka` | `kafka` | the seed topics, their provisioning specs and event types |
 //! | `mongo` | `mongo` | collections, indexes, seed users, the log/configuration/task repositories |
 
 pub mod log_level;
 
 pub use log_level::LogLevel;
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "mongo")]
 pub mod mongo;
 #[cfg(feature = "pg")]

@@ -35,6 +35,7 @@ mod redis;
 mod redis_server;
 pub mod spans;
 pub mod unreachable;
+mod wait;
 
 #[cfg(feature = "kafka")]
 pub use kafka::{kafka, KafkaTest};
@@ -48,6 +49,7 @@ pub use pg_cluster::PgCluster;
 pub use redis::{redis, RedisTest};
 #[cfg(feature = "redis")]
 pub use redis_server::RedisServer;
+pub use wait::eventually;
 
 use std::path::PathBuf;
 

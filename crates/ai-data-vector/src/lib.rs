@@ -44,6 +44,7 @@ mod collection;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod distance;
+mod executed;
 pub mod filter;
 mod id;
 mod memory;
@@ -55,6 +56,7 @@ pub mod wire;
 
 pub use ai_data_core::{Error, ErrorKind, Result};
 pub use capabilities::Capabilities;
+pub use executed::ExecutedStore;
 pub use collection::{
     CollectionSpec, FieldKind, FieldSpec, IndexKind, IndexSpec, Metric, Payload, Record,
 };

@@ -125,6 +125,7 @@ impl<'a> Call<'a> {
     where
         W: Future<Output = Result<T>>,
     {
+        let work = Box::pin(work);
         if in_call() {
             return work.await;
         }
@@ -138,6 +139,7 @@ impl<'a> Call<'a> {
         C: FnOnce(&T) -> N,
         N: TryInto<u64>,
     {
+        let work = Box::pin(work);
         if in_call() {
             return work.await;
         }
@@ -151,16 +153,20 @@ impl<'a> Call<'a> {
         Fut: Future<Output = Result<T>>,
         C: FnOnce(&T) -> Option<u64>,
     {
+        // The work is boxed once here so that the layers below move a
+        // pointer, not the work's future: in a debug build each layer
+        // would otherwise hold its own copy, and a call nested in another
+        // multiplies them (tests overflowed a 16 MiB stack).
         if in_call() {
-            return attempt().await;
+            return Box::pin(attempt()).await;
         }
         let retry = self.inner.retry.as_ref().filter(|_| self.idempotent);
-        let work = async move {
+        let work = Box::pin(async move {
             match retry {
                 Some(policy) => policy.run(attempt).await,
                 None => attempt().await,
             }
-        };
+        });
         self.observe(work, count).await
     }
 

@@ -338,12 +338,13 @@ impl Drop for Closing {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use ai_data_kafka::{Consumer, IngestionRequest, KafkaConfig, Received, Topic};
+/// use ai_data_kafka::{Consumer, KafkaConfig, Received, Topic};
 /// use ai_data_core::{Error, ErrorKind, RetryPolicy};
 ///
 /// # async fn demo() -> ai_data_kafka::Result<()> {
 /// let config = KafkaConfig::from_env()?.with_group_id("indexer");
-/// let consumer = Consumer::new(&config, Topic::data_ingestion())
+/// let topic = Topic::<serde_json::Value>::new("documents");
+/// let consumer = Consumer::new(&config, topic)
 ///     .with_concurrency(4)
 ///     // Five attempts; no record's attempts may take more than 10 minutes
 ///     // together (a handler still running then is cancelled).
@@ -354,11 +355,11 @@ impl Drop for Closing {
 ///     );
 /// let summary = consumer
 ///     .run(
-///         |msg: Received<IngestionRequest>| async move {
-///             let request = msg.payload();
-///             if request.documents.is_empty() {
-///                 // Permanent: straight to data-ingestion.dlq.
-///                 return Err(Error::invalid_input("no documents"));
+///         |msg: Received<serde_json::Value>| async move {
+///             let document = msg.payload();
+///             if document["uri"].is_null() {
+///                 // Permanent: straight to documents.dlq.
+///                 return Err(Error::invalid_input("no uri"));
 ///             }
 ///             // ... index the documents; a retryable error is retried.
 ///             Ok(())

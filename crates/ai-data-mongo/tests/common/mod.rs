@@ -2,10 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ai_data_mongo::bson::{doc, Document};
 use ai_data_mongo::{MongoConfig, MongoStore};
 use ai_data_testkit::MongoTest;
 
@@ -22,54 +20,4 @@ pub fn config(m: &MongoTest) -> MongoConfig {
         .expect("test URL parses")
         .with_database(m.database.clone())
         .with_server_selection_timeout(Duration::from_secs(5))
-}
-
-/// A config logging in as `user` (created by the bootstrap in the test's
-/// database, so that is its authentication database: the test URL's own
-/// `authSource=admin` belongs to the admin user).
-pub fn user_config(m: &MongoTest, user: &str, password: &str) -> MongoConfig {
-    config(m)
-        .with_username(user)
-        .with_password(password.to_owned())
-        .with_auth_source(m.database.clone())
-}
-
-/// The raw `listIndexes` documents of a collection, by name.
-pub async fn raw_indexes(m: &MongoTest, collection: &str) -> Vec<Document> {
-    let reply = m
-        .db()
-        .run_command(doc! { "listIndexes": collection })
-        .await
-        .expect("listIndexes");
-    reply
-        .get_document("cursor")
-        .and_then(|c| c.get_array("firstBatch"))
-        .expect("first batch")
-        .iter()
-        .filter_map(|b| b.as_document().cloned())
-        .collect()
-}
-
-/// Poll `check` until it returns `Some`, or panic after `deadline`.
-pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            start.elapsed() < deadline,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// A random password for a test user.
-pub fn random_password() -> String {
-    format!("pw-{}", ai_data_testkit::unique_name(""))
 }

@@ -2,8 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ai_data_mongo::bson::{doc, Document};
 use ai_data_mongo::{MongoConfig, MongoStore};
@@ -50,24 +49,6 @@ pub async fn raw_indexes(m: &MongoTest, collection: &str) -> Vec<Document> {
         .collect()
 }
 
-/// Poll `check` until it returns `Some`, or panic after `deadline`.
-pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            start.elapsed() < deadline,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
 
 /// A random password for a test user.
 pub fn random_password() -> String {

@@ -47,23 +47,4 @@ pub(crate) async fn keys(r: &RedisTest) -> Vec<String> {
         .collect()
 }
 
-/// Poll `check` every `every` until it returns `Some`, failing after `limit`.
-pub(crate) async fn eventually<T, F, Fut>(
-    what: &str,
-    limit: Duration,
-    every: Duration,
-    mut check: F,
-) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::time::sleep(every).await;
-    }
-}
+pub(crate) use ai_data_testkit::eventually;

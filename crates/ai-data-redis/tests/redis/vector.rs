@@ -585,3 +585,20 @@ async fn the_remembered_generations_are_bounded() {
     assert_eq!((s.collections, s.hits, s.misses), (2, 3, 3), "{s:?}");
     cleanup(&r).await;
 }
+
+/// The whole conformance suite through the cache: a `CachedVectorStore`
+/// is a `VectorStore` like its inner one, writes and drops included (the
+/// suite searches right after each write, so a stale cached answer fails).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite_passes_through_the_cache() {
+    let Some(r) = ai_data_testkit::redis().await else {
+        return;
+    };
+    let store = CachedVectorStore::new(MemoryStore::new(), connect(&r.url).await)
+        .with_namespace(&namespace(&r))
+        .expect("namespace");
+    ai_data_vector::conformance::run_all(&store, "cached").await;
+    let stats = store.stats();
+    assert!(stats.hits + stats.misses > 0, "searches went through the cache: {stats:?}");
+    cleanup(&r).await;
+}

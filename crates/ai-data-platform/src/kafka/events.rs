@@ -12,14 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::Topic;
-
-/// The seed's ingestion topic.
-pub const DATA_INGESTION: &str = "data-ingestion";
-/// The seed's model lifecycle topic.
-pub const MODEL_EVENTS: &str = "model-events";
-/// The seed's log topic.
-pub const SYSTEM_LOGS: &str = "system-logs";
+use crate::LogLevel;
 
 /// The schema version this crate writes for every built-in event.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -74,9 +67,9 @@ impl DocumentRef {
 /// by dataset, so one dataset's requests are handled in order.
 ///
 /// ```
-/// use ai_data_kafka::{DocumentRef, IngestionRequest, Topic};
+/// use ai_data_platform::kafka::{topics, DocumentRef, IngestionRequest};
 /// let request = IngestionRequest::new("ds-42", vec![DocumentRef::new("d1", "s3://bucket/d1.pdf")]);
-/// let topic = Topic::data_ingestion();
+/// let topic = topics::data_ingestion();
 /// assert_eq!(topic.name(), "data-ingestion");
 /// assert_eq!(topic.key_of(&request).as_deref(), Some("ds-42"));
 /// let json: serde_json::Value = serde_json::from_slice(&topic.encode(&request).unwrap()).unwrap();
@@ -149,10 +142,10 @@ pub enum ModelEventKind {
 /// events stay in order.
 ///
 /// ```
-/// use ai_data_kafka::{ModelEvent, ModelEventKind, Topic};
+/// use ai_data_platform::kafka::{topics, ModelEvent, ModelEventKind};
 /// let event = ModelEvent::new("m-7", "1.2.0", ModelEventKind::Deployed)
 ///     .with_detail("endpoint", serde_json::json!("https://serve/m-7"));
-/// assert_eq!(Topic::model_events().key_of(&event).as_deref(), Some("m-7"));
+/// assert_eq!(topics::model_events().key_of(&event).as_deref(), Some("m-7"));
 /// let json = serde_json::to_value(&event).unwrap();
 /// assert_eq!(json["kind"], "deployed");
 /// ```
@@ -203,31 +196,15 @@ impl ModelEvent {
     }
 }
 
-/// Severity of a log record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum LogLevel {
-    /// Trace.
-    Trace,
-    /// Debug.
-    Debug,
-    /// Info.
-    Info,
-    /// Warning.
-    Warn,
-    /// Error.
-    Error,
-}
-
 /// `system-logs`: a structured log record. Keyed by service, so one
 /// service's lines stay in order.
 ///
 /// ```
-/// use ai_data_kafka::{LogLevel, LogRecord, Topic};
+/// use ai_data_platform::kafka::{topics, LogRecord};
+/// use ai_data_platform::LogLevel;
 /// let record = LogRecord::new("embedder", LogLevel::Warn, "slow batch")
 ///     .with_field("batch_ms", serde_json::json!(1830));
-/// assert_eq!(Topic::system_logs().key_of(&record).as_deref(), Some("embedder"));
+/// assert_eq!(topics::system_logs().key_of(&record).as_deref(), Some("embedder"));
 /// assert_eq!(serde_json::to_value(&record).unwrap()["level"], "warn");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -238,7 +215,8 @@ pub struct LogRecord {
     pub schema_version: u32,
     /// When it was logged.
     pub timestamp: DateTime<Utc>,
-    /// Severity.
+    /// Severity, by its lower-case name (`info`, `warn`).
+    #[serde(with = "crate::log_level::lowercase")]
     pub level: LogLevel,
     /// The emitting service.
     pub service: String,
@@ -281,27 +259,6 @@ impl LogRecord {
     }
 }
 
-impl Topic<IngestionRequest> {
-    /// The seed's `data-ingestion` topic, keyed by dataset id.
-    pub fn data_ingestion() -> Self {
-        Topic::new(DATA_INGESTION).with_key(|r: &IngestionRequest| r.dataset_id.clone())
-    }
-}
-
-impl Topic<ModelEvent> {
-    /// The seed's `model-events` topic, keyed by model id.
-    pub fn model_events() -> Self {
-        Topic::new(MODEL_EVENTS).with_key(|e: &ModelEvent| e.model_id.clone())
-    }
-}
-
-impl Topic<LogRecord> {
-    /// The seed's `system-logs` topic, keyed by service.
-    pub fn system_logs() -> Self {
-        Topic::new(SYSTEM_LOGS).with_key(|r: &LogRecord| r.service.clone())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,7 +270,7 @@ mod tests {
             vec![DocumentRef::new("d", "s3://b/d").with_content_type("text/plain")],
         )
         .with_requested_by("alice");
-        let topic = Topic::data_ingestion();
+        let topic = crate::kafka::topics::data_ingestion();
         let back = topic
             .decode(&topic.encode(&request).expect("encodes"))
             .expect("decodes");
@@ -330,7 +287,7 @@ mod tests {
         assert_eq!(event.kind, ModelEventKind::Retired);
 
         let log = LogRecord::new("svc", LogLevel::Error, "boom").with_trace_id("t-1");
-        let topic = Topic::system_logs();
+        let topic = crate::kafka::topics::system_logs();
         assert_eq!(
             topic
                 .decode(&topic.encode(&log).expect("encodes"))
