@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use ai_data::core::{EnvSource, Error, ErrorKind, Result};
 use ai_data::kafka::{Admin, Consumer, Received, TopicSpec};
-use ai_data::platform::kafka::{topics, DocumentRef, IngestionRequest};
 use ai_data::pg::PgVectorStore;
+use ai_data::platform::kafka::{topics, DocumentRef, IngestionRequest};
 use ai_data::platform::mongo::{SeedCollections, SystemLog};
 use ai_data::platform::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserRepo};
 use ai_data::platform::LogLevel;

@@ -22,11 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ai_data::core::{EnvSource, Error, ErrorKind, Result, Store};
+use ai_data::kafka::{Admin, Consumer, KafkaConfig, Producer, Received, TopicSpec};
 use ai_data::platform::kafka::{
     seed_topics, topics, DocumentRef, IngestionRequest, SEED_PARTITIONS, SEED_REPLICATION,
-};
-use ai_data::kafka::{
-    Admin, Consumer, KafkaConfig, Producer, Received, TopicSpec,
 };
 use ai_data::vector::{
     CollectionSpec, FieldKind, Filter, MemoryStore, Metric, Record, RecordId, SearchQuery,

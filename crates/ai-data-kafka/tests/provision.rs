@@ -18,14 +18,18 @@ const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// Three topics as a platform provisions them (the seed's are in
 /// `ai_data_platform::kafka::seed_topics`): 3 partitions, a retention each.
 fn three_topics(prefix: &str, replication: i32) -> Vec<TopicSpec> {
-    [("data-ingestion", 7), ("model-events", 30), ("system-logs", 3)]
-        .into_iter()
-        .map(|(name, days)| {
-            TopicSpec::new(format!("{prefix}{name}"), 3, replication)
-                .with_retention(DAY * days)
-                .with_cleanup_policy(CleanupPolicy::Delete)
-        })
-        .collect()
+    [
+        ("data-ingestion", 7),
+        ("model-events", 30),
+        ("system-logs", 3),
+    ]
+    .into_iter()
+    .map(|(name, days)| {
+        TopicSpec::new(format!("{prefix}{name}"), 3, replication)
+            .with_retention(DAY * days)
+            .with_cleanup_policy(CleanupPolicy::Delete)
+    })
+    .collect()
 }
 
 #[tokio::test]

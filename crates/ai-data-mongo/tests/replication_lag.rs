@@ -64,7 +64,8 @@ async fn a_delayed_secondary_is_measured_and_warned_about() {
         .expect("replSetInitiate");
     ai_data_testkit::eventually(
         "a writable PRIMARY and a SECONDARY",
-        Duration::from_secs(60), Duration::from_millis(250),
+        Duration::from_secs(60),
+        Duration::from_millis(250),
         || async {
             let status = repl_status(&client).await?;
             // A new PRIMARY takes writes only once it has drained its
@@ -90,7 +91,8 @@ async fn a_delayed_secondary_is_measured_and_warned_about() {
     // sync left it, so the lag grows with the clock.
     let report = ai_data_testkit::eventually(
         "the SECONDARY to fall more than 1 s behind",
-        Duration::from_secs(30), Duration::from_millis(250),
+        Duration::from_secs(30),
+        Duration::from_millis(250),
         || async {
             db.collection::<Document>("writes")
                 .insert_one(doc! { "at": ai_data_mongo::bson::DateTime::now() })

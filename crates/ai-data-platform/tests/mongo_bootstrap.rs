@@ -494,17 +494,22 @@ async fn task_entries_expire_through_the_ttl_index() {
         .expect("ttlMonitorSleepSecs");
     let deadline = Duration::from_secs(u64::try_from(2 * sleep_secs + 1 + 10).expect("positive"));
     let started = std::time::Instant::now();
-    ai_data_testkit::eventually("the TTL monitor to remove the entry", deadline, Duration::from_millis(250), || {
-        let tasks = tasks.clone();
-        async move {
-            tasks
-                .get("short-lived")
-                .await
-                .expect("get")
-                .is_none()
-                .then_some(())
-        }
-    })
+    ai_data_testkit::eventually(
+        "the TTL monitor to remove the entry",
+        deadline,
+        Duration::from_millis(250),
+        || {
+            let tasks = tasks.clone();
+            async move {
+                tasks
+                    .get("short-lived")
+                    .await
+                    .expect("get")
+                    .is_none()
+                    .then_some(())
+            }
+        },
+    )
     .await;
     assert!(
         started.elapsed() >= Duration::from_millis(500),

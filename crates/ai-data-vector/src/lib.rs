@@ -56,10 +56,10 @@ pub mod wire;
 
 pub use ai_data_core::{Error, ErrorKind, Result};
 pub use capabilities::Capabilities;
-pub use executed::ExecutedStore;
 pub use collection::{
     CollectionSpec, FieldKind, FieldSpec, IndexKind, IndexSpec, Metric, Payload, Record,
 };
+pub use executed::ExecutedStore;
 pub use filter::{Filter, FilterOp};
 pub use id::RecordId;
 pub use memory::MemoryStore;

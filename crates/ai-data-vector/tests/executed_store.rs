@@ -8,8 +8,8 @@ use ai_data_core::executor::Executor;
 use ai_data_core::{Error, ErrorKind, RetryPolicy, Store};
 use ai_data_testkit::spans::Operations;
 use ai_data_vector::{
-    conformance, Capabilities, CollectionSpec, ExecutedStore, Filter, MemoryStore, Metric, Payload, Record,
-    RecordId, Result, SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
+    conformance, Capabilities, CollectionSpec, ExecutedStore, Filter, MemoryStore, Metric, Payload,
+    Record, RecordId, Result, SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
 };
 use async_trait::async_trait;
 
@@ -139,7 +139,10 @@ async fn idempotent_calls_are_retried_the_others_are_not() {
     assert_eq!(store.inner().searches.load(Ordering::SeqCst), 3);
 
     // A drop is not repeated (a repeat after a lost reply says `false`).
-    let err = store.drop_collection("docs").await.expect_err("one attempt");
+    let err = store
+        .drop_collection("docs")
+        .await
+        .expect_err("one attempt");
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert_eq!(store.inner().drops.load(Ordering::SeqCst), 1);
 

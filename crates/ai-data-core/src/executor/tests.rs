@@ -239,9 +239,7 @@ fn a_call_dropped_before_it_finished_is_recorded_as_cancelled() {
             seen.fetch_add(1, Ordering::SeqCst);
             PoolState::default()
         });
-        let never = exec
-            .call("send")
-            .run(std::future::pending::<Result<()>>);
+        let never = exec.call("send").run(std::future::pending::<Result<()>>);
         let timed_out = tokio::time::timeout(Duration::from_millis(5), never).await;
         assert!(timed_out.is_err());
     });

@@ -48,6 +48,5 @@ pub use events::{
     DocumentRef, IngestionRequest, LogRecord, ModelEvent, ModelEventKind, SCHEMA_VERSION,
 };
 pub use topics::{
-    seed_topics, DATA_INGESTION, MODEL_EVENTS, SEED_PARTITIONS, SEED_REPLICATION,
-    SYSTEM_LOGS_TOPIC,
+    seed_topics, DATA_INGESTION, MODEL_EVENTS, SEED_PARTITIONS, SEED_REPLICATION, SYSTEM_LOGS_TOPIC,
 };

@@ -57,14 +57,18 @@ pub fn system_logs() -> Topic<LogRecord> {
 /// assert!(specs.iter().all(|s| s.partitions == 3 && s.replication == 2));
 /// ```
 pub fn seed_topics(prefix: &str, partitions: i32, replication: i32) -> Vec<TopicSpec> {
-    [(DATA_INGESTION, 7), (MODEL_EVENTS, 30), (SYSTEM_LOGS_TOPIC, 3)]
-        .into_iter()
-        .map(|(name, days)| {
-            TopicSpec::new(format!("{prefix}{name}"), partitions, replication)
-                .with_retention(DAY * days)
-                .with_cleanup_policy(CleanupPolicy::Delete)
-        })
-        .collect()
+    [
+        (DATA_INGESTION, 7),
+        (MODEL_EVENTS, 30),
+        (SYSTEM_LOGS_TOPIC, 3),
+    ]
+    .into_iter()
+    .map(|(name, days)| {
+        TopicSpec::new(format!("{prefix}{name}"), partitions, replication)
+            .with_retention(DAY * days)
+            .with_cleanup_policy(CleanupPolicy::Delete)
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -49,7 +49,6 @@ pub async fn raw_indexes(m: &MongoTest, collection: &str) -> Vec<Document> {
         .collect()
 }
 
-
 /// A random password for a test user.
 pub fn random_password() -> String {
     format!("pw-{}", ai_data_testkit::unique_name(""))

@@ -1,8 +1,5 @@
 //! Helpers shared by the integration tests.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
 use ai_data_redis::{RedisClient, RedisConfig};
 use ai_data_testkit::RedisTest;
 use fred::interfaces::KeysInterface;
@@ -46,5 +43,3 @@ pub(crate) async fn keys(r: &RedisTest) -> Vec<String> {
         .filter_map(|k| k.as_str().map(str::to_owned))
         .collect()
 }
-
-pub(crate) use ai_data_testkit::eventually;

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use ai_data_redis::{SessionId, SessionStore};
 use serde::{Deserialize, Serialize};
 
-use crate::common::{cleanup, connect, eventually, keys, namespace};
+use ai_data_testkit::eventually;
+
+use crate::common::{cleanup, connect, keys, namespace};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Claims {

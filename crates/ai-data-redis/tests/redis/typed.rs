@@ -10,7 +10,9 @@ use ai_data_redis::{Codec, Reconnect, RedisClient, RedisConfig, TypedCache};
 use fred::interfaces::KeysInterface;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{cleanup, connect, eventually, keys, namespace};
+use ai_data_testkit::eventually;
+
+use crate::common::{cleanup, connect, keys, namespace};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ModelCard {

@@ -15,7 +15,9 @@ use ai_data_vector::{
 use async_trait::async_trait;
 use fred::interfaces::{ClientLike, KeysInterface};
 
-use crate::common::{cleanup, connect, eventually, keys, namespace};
+use ai_data_testkit::eventually;
+
+use crate::common::{cleanup, connect, keys, namespace};
 
 /// A memory store that counts searches and can be slow.
 #[derive(Debug)]
@@ -599,6 +601,9 @@ async fn conformance_suite_passes_through_the_cache() {
         .expect("namespace");
     ai_data_vector::conformance::run_all(&store, "cached").await;
     let stats = store.stats();
-    assert!(stats.hits + stats.misses > 0, "searches went through the cache: {stats:?}");
+    assert!(
+        stats.hits + stats.misses > 0,
+        "searches went through the cache: {stats:?}"
+    );
     cleanup(&r).await;
 }
