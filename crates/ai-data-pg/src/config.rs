@@ -4,9 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use ai_data_core::store_config::debug_struct;
 use ai_data_core::{
-    ConnectionConfig, ConnectionUrl, EnvSource, Error, ExposeSecret, PoolConfig, Result, Store,
-    TlsMode,
+    ConnectionConfig, ConnectionUrl, EnvSource, Error, ExposeSecret, Result, Store, TlsMode,
 };
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
@@ -105,8 +105,7 @@ impl PgConfig {
 
     /// From the given environment and the Secret files it names.
     pub fn from_env_source(env: &EnvSource) -> Result<Self> {
-        let connection = ConnectionConfig::from_env_source(env, Store::Postgres)?;
-        let extra: PgExtra = env.load(Store::Postgres)?;
+        let (connection, extra) = env.load_connection::<PgExtra>(Store::Postgres)?;
         if connection.connect_timeout.is_zero() {
             return Err(Error::config(format!(
                 "{} must be greater than zero",
@@ -144,24 +143,10 @@ impl PgConfig {
         Ok(config)
     }
 
-    /// Set the pool settings.
-    #[must_use]
-    pub fn with_pool(mut self, pool: PoolConfig) -> Self {
-        self.connection.pool = pool;
-        self
-    }
-
     /// Add a read replica.
     #[must_use]
     pub fn with_replica(mut self, url: ConnectionUrl) -> Self {
         self.replica_urls.push(url);
-        self
-    }
-
-    /// Set the connect timeout (`AI_DATA_PG_CONNECT_TIMEOUT`).
-    #[must_use]
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connection.connect_timeout = timeout;
         self
     }
 
@@ -248,6 +233,13 @@ impl PgConfig {
     }
 }
 
+ai_data_core::connection_setters!(PgConfig {
+    /// Set the pool settings.
+    with_pool => pool,
+    /// Set the connect timeout (`AI_DATA_PG_CONNECT_TIMEOUT`).
+    with_connect_timeout => connect_timeout,
+});
+
 impl fmt::Display for PgConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.connection)?;
@@ -260,8 +252,7 @@ impl fmt::Display for PgConfig {
 
 impl fmt::Debug for PgConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgConfig")
-            .field("connection", &self.connection)
+        debug_struct(f, "PgConfig", &self.connection)
             .field("statement_timeout", &self.statement_timeout)
             .field("application_name", &self.application_name)
             .field("test_before_acquire", &self.test_before_acquire)

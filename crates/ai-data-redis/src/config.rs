@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use ai_data_core::{ConnectionConfig, EnvSource, Error, Result, SecretString, Store, TlsMode};
+use ai_data_core::{ConnectionConfig, EnvSource, Error, Result, Store, TlsMode};
 use serde::Deserialize;
 
 /// Redis's default port.
@@ -174,8 +174,7 @@ impl RedisConfig {
 
     /// From the given environment and the Secret files it names.
     pub fn from_env_source(env: &EnvSource) -> Result<Self> {
-        let connection = ConnectionConfig::from_env_source(env, Store::Redis)?;
-        let extra: RedisExtra = env.load(Store::Redis)?;
+        let (connection, extra) = env.load_connection::<RedisExtra>(Store::Redis)?;
         let mut config = Self::from_connection(connection);
         let mode = extra.mode.or(
             if extra.sentinel_master.is_some() || extra.sentinels.is_some() {
@@ -328,31 +327,10 @@ impl RedisConfig {
         self
     }
 
-    /// Set the connect timeout.
-    #[must_use]
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connection.connect_timeout = timeout;
-        self
-    }
-
     /// Set the reconnect policy.
     #[must_use]
     pub fn with_reconnect(mut self, reconnect: Reconnect) -> Self {
         self.reconnect = reconnect;
-        self
-    }
-
-    /// Set the password (the `requirepass`, or the ACL user's password).
-    #[must_use]
-    pub fn with_password(mut self, password: impl Into<SecretString>) -> Self {
-        self.connection.secret = Some(password.into());
-        self
-    }
-
-    /// Set the ACL user name.
-    #[must_use]
-    pub fn with_username(mut self, username: impl Into<String>) -> Self {
-        self.connection.username = Some(username.into());
         self
     }
 
@@ -485,10 +463,18 @@ impl fmt::Display for RedisConfig {
     }
 }
 
+ai_data_core::connection_setters!(RedisConfig {
+    /// Set the connect timeout.
+    with_connect_timeout => connect_timeout,
+    /// Set the password (the `requirepass`, or the ACL user's password).
+    with_password => secret,
+    /// Set the ACL user name.
+    with_username => username,
+});
+
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisConfig")
-            .field("connection", &self.connection)
+        ai_data_core::store_config::debug_struct(f, "RedisConfig", &self.connection)
             .field("topology", &self.topology)
             .field("pool_size", &self.pool_size)
             .field("command_timeout", &self.command_timeout)

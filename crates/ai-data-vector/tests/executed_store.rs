@@ -22,8 +22,13 @@ fn retrying() -> Executor {
     )
 }
 
+// Every test here records the operation spans: a test without a
+// subscriber, running beside one with, could otherwise leave the span's
+// callsite cached as "nobody is interested".
+
 #[tokio::test]
 async fn conformance_suite_passes_through_the_decorator() {
+    let (_ops, _guard) = Operations::install();
     let store = ExecutedStore::new(MemoryStore::new(), retrying());
     conformance::run_all(&store, "executed").await;
 }
@@ -126,6 +131,7 @@ impl VectorStore for Flaky {
 
 #[tokio::test]
 async fn idempotent_calls_are_retried_the_others_are_not() {
+    let (_ops, _guard) = Operations::install();
     let store = ExecutedStore::new(Flaky::new(2), retrying());
     let spec = CollectionSpec::new("docs", 2, Metric::L2);
     store.ensure_collection(&spec).await.expect("ensure");

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use ai_data_core::{ConnectionConfig, EnvSource, Error, Result, SecretString, Store, TlsMode};
+use ai_data_core::{ConnectionConfig, EnvSource, Error, Result, Store, TlsMode};
 use serde::Deserialize;
 
 /// Weaviate's REST port when only a host is given.
@@ -149,8 +149,7 @@ impl WeaviateConfig {
 
     /// From the given environment and the secret files it names.
     pub fn from_env_source(env: &EnvSource) -> Result<Self> {
-        let connection = ConnectionConfig::from_env_source(env, Store::Weaviate)?;
-        let extra: WeaviateExtra = env.load(Store::Weaviate)?;
+        let (connection, extra) = env.load_connection::<WeaviateExtra>(Store::Weaviate)?;
         let config = WeaviateConfig {
             connection,
             grpc_url: extra.grpc_url,
@@ -180,13 +179,6 @@ impl WeaviateConfig {
         Ok(config)
     }
 
-    /// Set the API key.
-    #[must_use]
-    pub fn with_api_key(mut self, key: impl Into<SecretString>) -> Self {
-        self.connection.secret = Some(key.into());
-        self
-    }
-
     /// Set the gRPC endpoint (`http://host:50051`).
     #[must_use]
     pub fn with_grpc_url(mut self, url: impl Into<String>) -> Self {
@@ -205,13 +197,6 @@ impl WeaviateConfig {
     #[must_use]
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
-        self
-    }
-
-    /// Set the connect timeout.
-    #[must_use]
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connection.connect_timeout = timeout;
         self
     }
 
@@ -348,10 +333,16 @@ impl fmt::Display for WeaviateConfig {
     }
 }
 
+ai_data_core::connection_setters!(WeaviateConfig {
+    /// Set the API key.
+    with_api_key => secret,
+    /// Set the connect timeout.
+    with_connect_timeout => connect_timeout,
+});
+
 impl fmt::Debug for WeaviateConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeaviateConfig")
-            .field("connection", &self.connection)
+        ai_data_core::store_config::debug_struct(f, "WeaviateConfig", &self.connection)
             .field("grpc_url", &self.grpc_url)
             .field("grpc_port", &self.grpc_port)
             .field("grpc", &self.grpc)

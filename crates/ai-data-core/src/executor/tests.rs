@@ -274,9 +274,7 @@ fn work_spawned_onto_another_task_counts_on_its_own() {
 
 #[test]
 fn a_nested_call_opens_no_span_of_its_own() {
-    let spans = Arc::new(AtomicUsize::new(0));
-    let subscriber = span_counter::OperationSpans(spans.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), spans) = span_counter::operation_spans_on_this_thread(|| {
         let ((), _) = with_metrics(|| async {
             let exec = Executor::new(Store::Postgres);
             exec.call("outer")
@@ -288,7 +286,7 @@ fn a_nested_call_opens_no_span_of_its_own() {
                 .expect("ok");
         });
     });
-    assert_eq!(spans.load(Ordering::SeqCst), 1);
+    assert_eq!(spans, 1);
 }
 
 #[test]
@@ -313,14 +311,22 @@ fn executors_are_clone_debug_and_their_calls_send() {
     assert!(retrying.retry_policy().is_some() && copy.retry_policy().is_none());
 }
 
-/// A subscriber that counts `ai_data.operation` spans, nothing else.
+/// Counts the `ai_data.operation` spans opened on the calling thread.
+///
+/// A global subscriber, installed once: a thread-local one (`with_default`)
+/// races with the other tests' threads over the span callsite's cached
+/// interest and then sees no span at all.
 mod span_counter {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::cell::Cell;
+    use std::sync::Once;
     use tracing::span::{Attributes, Id, Record};
     use tracing::{Event, Metadata, Subscriber};
 
-    pub(super) struct OperationSpans(pub(super) Arc<AtomicUsize>);
+    thread_local! {
+        static OPENED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    struct OperationSpans;
 
     impl Subscriber for OperationSpans {
         fn enabled(&self, _: &Metadata<'_>) -> bool {
@@ -328,7 +334,7 @@ mod span_counter {
         }
         fn new_span(&self, span: &Attributes<'_>) -> Id {
             if span.metadata().name() == "ai_data.operation" {
-                self.0.fetch_add(1, Ordering::SeqCst);
+                OPENED.with(|n| n.set(n.get() + 1));
             }
             Id::from_u64(1)
         }
@@ -337,5 +343,17 @@ mod span_counter {
         fn event(&self, _: &Event<'_>) {}
         fn enter(&self, _: &Id) {}
         fn exit(&self, _: &Id) {}
+    }
+
+    /// Run `f` on this thread and count the operation spans it opened.
+    pub(super) fn operation_spans_on_this_thread<R>(f: impl FnOnce() -> R) -> (R, usize) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            tracing::subscriber::set_global_default(OperationSpans)
+                .expect("no other global subscriber in these tests");
+        });
+        OPENED.with(|n| n.set(0));
+        let out = f();
+        (out, OPENED.with(Cell::get))
     }
 }
