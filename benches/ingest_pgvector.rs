@@ -44,10 +44,7 @@ async fn row_at_a_time(pool: &sqlx::PgPool, records: &[Record]) {
 
 fn bench(c: &mut Criterion) {
     let rt = support::runtime();
-    let db = rt.block_on(support::database(4));
-    let store = rt
-        .block_on(PgVectorStore::connect(db.clone(), "bench"))
-        .expect("store");
+    let (db, store) = support::vector_store(&rt, 4);
     let records = clustered(7, N, DIM, 50);
 
     // One timed pass of each, for the vectors/s line and the ratio.

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use ai_data::pg::{PgConfig, PgDatabase};
+use ai_data::pg::{PgConfig, PgDatabase, PgVectorStore};
 
 /// The PostgreSQL the benches use: `AI_DATA_PG_URL`, else the local
 /// stores' `AI_DATA_TEST_PG_URL` (from the environment or `.stores/env`).
@@ -29,4 +29,16 @@ pub(crate) async fn database(max_connections: u32) -> PgDatabase {
     PgDatabase::connect(&config)
         .await
         .expect("connect to PostgreSQL")
+}
+
+/// A pool of `max_connections` and a `PgVectorStore` on it, schema `bench`.
+pub(crate) fn vector_store(
+    rt: &tokio::runtime::Runtime,
+    max_connections: u32,
+) -> (PgDatabase, PgVectorStore) {
+    let db = rt.block_on(database(max_connections));
+    let store = rt
+        .block_on(PgVectorStore::connect(db.clone(), "bench"))
+        .expect("store");
+    (db, store)
 }

@@ -11,7 +11,6 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use ai_data::pg::PgVectorStore;
 use ai_data::vector::conformance::{clustered, queries_near};
 use ai_data::vector::{
     AccuracyHint, CollectionSpec, FieldKind, IndexSpec, MemoryStore, Metric, SearchQuery,
@@ -38,10 +37,7 @@ fn spec() -> CollectionSpec {
 
 fn bench(c: &mut Criterion) {
     let rt = support::runtime();
-    let db = rt.block_on(support::database(4));
-    let store = rt
-        .block_on(PgVectorStore::connect(db.clone(), "bench"))
-        .expect("store");
+    let (db, store) = support::vector_store(&rt, 4);
     let records = clustered(SEED, N, DIM, CLUSTERS);
     rt.block_on(async {
         store.ensure_collection(&spec()).await.expect("collection");

@@ -135,8 +135,8 @@ type KeyFn<T> = Arc<dyn Fn(&T) -> String + Send + Sync>;
 /// function (records with the same key go to the same partition, in order)
 /// and a content-type header.
 ///
-/// The seed's topics come ready-made with their event types:
-/// [`Topic::data_ingestion`], [`Topic::model_events`], [`Topic::system_logs`].
+/// The AI platform's seed topics come ready-made with their event types in
+/// `ai_data_platform::kafka::topics`.
 ///
 /// ```
 /// use ai_data_kafka::Topic;

@@ -7,14 +7,14 @@ mod common;
 
 use std::time::Duration;
 
-use ai_data_core::observe::{OPERATIONS_TOTAL, OPERATION_DURATION};
+use ai_data_core::observe::OPERATION_DURATION;
 use ai_data_core::{Error, ErrorKind, RetryPolicy};
 use ai_data_kafka::{
     header, Admin, Consumer, Headers, Producer, Received, Topic, CONSUMER_HANDLER_SECONDS,
     CONSUMER_RECORDS_TOTAL,
 };
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use metrics_util::MetricKind;
+use ai_data_testkit::metrics::{counter, samples, Snapshot};
+use metrics_util::debugging::{DebuggingRecorder, Snapshotter};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
@@ -31,57 +31,8 @@ fn job(id: &str, mode: &str) -> Job {
     }
 }
 
-type Snapshot = Vec<(
-    metrics_util::CompositeKey,
-    Option<metrics::Unit>,
-    Option<metrics::SharedString>,
-    DebugValue,
-)>;
-
-fn has_labels(key: &metrics_util::CompositeKey, labels: &[(&str, &str)]) -> bool {
-    labels
-        .iter()
-        .all(|(k, v)| key.key().labels().any(|l| l.key() == *k && l.value() == *v))
-}
-
-fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> u64 {
-    snapshot
-        .iter()
-        .filter(|(key, _, _, _)| {
-            key.kind() == MetricKind::Counter && key.key().name() == name && has_labels(key, labels)
-        })
-        .map(|(_, _, _, value)| match value {
-            DebugValue::Counter(n) => *n,
-            _ => 0,
-        })
-        .sum()
-}
-
-fn samples(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> usize {
-    snapshot
-        .iter()
-        .filter(|(key, _, _, _)| {
-            key.kind() == MetricKind::Histogram
-                && key.key().name() == name
-                && has_labels(key, labels)
-        })
-        .map(|(_, _, _, value)| match value {
-            DebugValue::Histogram(v) => v.len(),
-            _ => 0,
-        })
-        .sum()
-}
-
 fn operations(snapshot: &Snapshot, operation: &str, outcome: &str) -> u64 {
-    counter(
-        snapshot,
-        OPERATIONS_TOTAL,
-        &[
-            ("store", "kafka"),
-            ("operation", operation),
-            ("outcome", outcome),
-        ],
-    )
+    ai_data_testkit::metrics::operations(snapshot, "kafka", operation, outcome)
 }
 
 fn install() -> Snapshotter {

@@ -3,17 +3,9 @@
 //! (The configuration repository on it: ai-data-platform's
 //! `mongo_standalone`.)
 
-use ai_data_mongo::{MongoConfig, MongoStore};
-use ai_data_testkit::MongodServer;
+mod common;
 
-async fn standalone_store() -> Option<(MongodServer, MongoStore)> {
-    let server = MongodServer::standalone().await?;
-    let config = MongoConfig::from_url(&server.url())
-        .expect("URL parses")
-        .with_database("standalone_test");
-    let store = MongoStore::connect(&config).await.expect("connects");
-    Some((server, store))
-}
+use common::standalone_store;
 
 #[tokio::test]
 async fn health_reports_version_six_and_why_lag_is_not_measured() {

@@ -6,24 +6,10 @@
 //! global, so no other test runs alongside.
 
 use ai_data_pg::{PgConfig, PgDatabase, PgVectorStore};
+use ai_data_vector::conformance::uniform_records;
 use ai_data_vector::{
-    CollectionSpec, FieldKind, Filter, Metric, Record, RecordId, SearchQuery, Selector, VectorStore,
+    CollectionSpec, FieldKind, Filter, Metric, Record, SearchQuery, Selector, VectorStore,
 };
-
-/// Deterministic pseudo-random vectors.
-fn vector(seed: u64, dim: usize) -> Vec<f32> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..dim)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 2000) as f32 / 1000.0 - 1.0
-        })
-        .collect()
-}
 
 use ai_data_testkit::spans as operations;
 
@@ -65,16 +51,7 @@ async fn every_call_is_exactly_one_observed_operation() {
         summary(ops.take()),
         one("ensure_collection", "obs", None, "ok")
     );
-    let records: Vec<Record> = (0..2_500_u64)
-        .map(|i| {
-            let lang = if i % 2 == 0 { "en" } else { "de" };
-            let payload = serde_json::json!({ "lang": lang })
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            Record::new(RecordId::from_key(&i.to_string()), vector(i, 3), payload)
-        })
-        .collect();
+    let records: Vec<Record> = uniform_records(2_500, 3);
     // Three chunks over two connections: still one operation.
     store.upsert("obs", &records).await.expect("upsert");
     assert_eq!(summary(ops.take()), one("upsert", "obs", Some(2_500), "ok"));

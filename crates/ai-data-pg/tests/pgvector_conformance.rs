@@ -2,6 +2,7 @@
 //! and the query plans.
 
 use ai_data_pg::{PgConfig, PgDatabase, PgVectorStore};
+use ai_data_vector::conformance::{uniform_records, uniform_vector};
 use ai_data_vector::{
     CollectionSpec, ErrorKind, FieldKind, Filter, IndexSpec, Metric, Record, RecordId, SearchQuery,
     VectorStore,
@@ -66,21 +67,6 @@ async fn pgvector_ties_timestamps_and_selective_filters() {
     conformance::selective_filter_returns_k(&store, "pgi").await;
 }
 
-/// Deterministic pseudo-random vectors (no RNG dependency needed here).
-fn vector(seed: u64, dim: usize) -> Vec<f32> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..dim)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 2000) as f32 / 1000.0 - 1.0
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hnsw_index_serves_unfiltered_and_filtered_searches_at_10k_rows() {
     let Some((t, store)) = store("vectors").await else {
@@ -95,16 +81,7 @@ async fn the_hnsw_index_serves_unfiltered_and_filtered_searches_at_10k_rows() {
         })
         .with_field("lang", FieldKind::Text);
     store.ensure_collection(&spec).await.expect("collection");
-    let records: Vec<Record> = (0..10_000_u64)
-        .map(|i| {
-            let lang = if i % 2 == 0 { "en" } else { "de" };
-            let payload = serde_json::json!({ "lang": lang })
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            Record::new(RecordId::from_key(&i.to_string()), vector(i, dim), payload)
-        })
-        .collect();
+    let records: Vec<Record> = uniform_records(10_000, dim);
     let report = store.upsert("plans", &records).await.expect("upsert");
     assert_eq!(report.upserted, 10_000);
     assert!(report.failures.is_empty());
@@ -115,7 +92,7 @@ async fn the_hnsw_index_serves_unfiltered_and_filtered_searches_at_10k_rows() {
         .await
         .expect("analyze");
 
-    let query = SearchQuery::new(vector(424_242, dim), 10);
+    let query = SearchQuery::new(uniform_vector(424_242, dim), 10);
     let plan = store
         .explain_search("plans", &query)
         .await
@@ -189,7 +166,7 @@ async fn vectors_stay_in_the_row_instead_of_the_toast_table() {
             .map(|i| {
                 Record::new(
                     RecordId::from_key(&format!("{name}-{i}")),
-                    vector(i, dim),
+                    uniform_vector(i, dim),
                     serde_json::Map::new(),
                 )
             })

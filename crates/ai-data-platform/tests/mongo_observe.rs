@@ -5,61 +5,23 @@ mod mongo_common;
 
 use std::time::Duration;
 
-use ai_data_core::observe::{OPERATIONS_TOTAL, OPERATION_DURATION, POOL_CONNECTIONS};
+use ai_data_core::observe::{OPERATIONS_TOTAL, OPERATION_DURATION};
 use ai_data_mongo::bson::{doc, DateTime};
 use ai_data_mongo::MongoStore;
 use ai_data_platform::mongo::{
     LogQuery, NewConfiguration, SeedCollections, SystemLog, TaskState, TaskUpdate,
 };
 use ai_data_platform::LogLevel;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use ai_data_testkit::metrics::{label, Snapshot};
+use metrics_util::debugging::DebuggingRecorder;
 use metrics_util::MetricKind;
 
-type Snapshot = Vec<(
-    metrics_util::CompositeKey,
-    Option<metrics::Unit>,
-    Option<metrics::SharedString>,
-    DebugValue,
-)>;
-
-fn label<'a>(key: &'a metrics_util::CompositeKey, name: &str) -> Option<&'a str> {
-    key.key()
-        .labels()
-        .find(|l| l.key() == name)
-        .map(|l| l.value())
-}
-
-/// `ai_data_operations_total{store="mongodb", operation, outcome}`.
 fn operations(snapshot: &Snapshot, operation: &str, outcome: &str) -> u64 {
-    snapshot
-        .iter()
-        .filter(|(k, _, _, _)| {
-            k.kind() == MetricKind::Counter
-                && k.key().name() == OPERATIONS_TOTAL
-                && label(k, "store") == Some("mongodb")
-                && label(k, "operation") == Some(operation)
-                && label(k, "outcome") == Some(outcome)
-        })
-        .map(|(_, _, _, v)| match v {
-            DebugValue::Counter(n) => *n,
-            _ => 0,
-        })
-        .sum()
+    ai_data_testkit::metrics::operations(snapshot, "mongodb", operation, outcome)
 }
 
-/// `ai_data_pool_connections{store="mongodb", state}`.
 fn pool(snapshot: &Snapshot, state: &str) -> Option<f64> {
-    snapshot
-        .iter()
-        .find(|(k, _, _, _)| {
-            k.key().name() == POOL_CONNECTIONS
-                && label(k, "store") == Some("mongodb")
-                && label(k, "state") == Some(state)
-        })
-        .and_then(|(_, _, _, v)| match v {
-            DebugValue::Gauge(g) => Some(g.into_inner()),
-            _ => None,
-        })
+    ai_data_testkit::metrics::pool(snapshot, "mongodb", state)
 }
 
 #[test]

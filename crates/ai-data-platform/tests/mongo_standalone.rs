@@ -7,16 +7,13 @@ mod mongo_common;
 
 use ai_data_core::{ErrorKind, Store};
 use ai_data_mongo::bson::doc;
-use ai_data_mongo::{MongoConfig, MongoStore};
+use ai_data_mongo::MongoStore;
 use ai_data_platform::mongo::{ActivationMode, NewConfiguration, SeedCollections};
 use ai_data_testkit::MongodServer;
 
+/// The store crate's standalone server, with the seed's collections.
 async fn standalone_store() -> Option<(MongodServer, MongoStore)> {
-    let server = MongodServer::standalone().await?;
-    let config = MongoConfig::from_url(&server.url())
-        .expect("URL parses")
-        .with_database("standalone_test");
-    let store = MongoStore::connect(&config).await.expect("connects");
+    let (server, store) = mongo_common::standalone_store().await?;
     store.bootstrap().await.expect("bootstrap");
     Some((server, store))
 }

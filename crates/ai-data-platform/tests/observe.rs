@@ -11,15 +11,9 @@ use ai_data_platform::pg::{
     bootstrap_admin, GroupRepo, NewTextEmbedding, NewUser, TextEmbeddingRepo, UserRepo,
     TEXT_EMBEDDING_DIM,
 };
+use ai_data_testkit::metrics::Snapshot;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use metrics_util::{CompositeKey, MetricKind};
-
-type Snapshot = Vec<(
-    CompositeKey,
-    Option<metrics::Unit>,
-    Option<metrics::SharedString>,
-    DebugValue,
-)>;
+use metrics_util::MetricKind;
 
 /// `(labels, value)` of every metric named `name` of `kind`; a
 /// histogram's value is its number of samples.

@@ -23,6 +23,7 @@
 
 #[cfg(feature = "kafka")]
 mod kafka;
+pub mod metrics;
 #[cfg(feature = "mongo")]
 mod mongo;
 #[cfg(feature = "pg")]

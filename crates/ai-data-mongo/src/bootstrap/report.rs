@@ -110,7 +110,7 @@ pub enum IndexStatus {
     Created,
     /// Already there as specified.
     Existing,
-    /// TTL changed with `collMod` ([`Bootstrap::update_ttl`]).
+    /// TTL changed with `collMod` ([`Bootstrap::update_ttl`](super::Bootstrap::update_ttl)).
     TtlUpdated {
         /// Old `expireAfterSeconds`.
         from: u64,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use ai_data_mongo::{MongoConfig, MongoStore};
-use ai_data_testkit::MongoTest;
+use ai_data_testkit::{MongoTest, MongodServer};
 
 /// The test's MongoDB (or `None`: skip) and a store on its own database.
 pub async fn store() -> Option<(MongoTest, MongoStore)> {
@@ -20,4 +20,15 @@ pub fn config(m: &MongoTest) -> MongoConfig {
         .expect("test URL parses")
         .with_database(m.database.clone())
         .with_server_selection_timeout(Duration::from_secs(5))
+}
+
+/// A private standalone `mongod` (no replica set) and a store on its
+/// `standalone_test` database (or `None`: skip).
+pub async fn standalone_store() -> Option<(MongodServer, MongoStore)> {
+    let server = MongodServer::standalone().await?;
+    let config = MongoConfig::from_url(&server.url())
+        .expect("URL parses")
+        .with_database("standalone_test");
+    let store = MongoStore::connect(&config).await.expect("connects");
+    Some((server, store))
 }

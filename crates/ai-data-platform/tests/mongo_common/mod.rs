@@ -1,27 +1,18 @@
-//! Shared helpers: a store on the test's own database.
+//! Shared helpers: a store on the test's own database (from
+//! `ai-data-mongo`'s tests), users, raw index documents.
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::time::Duration;
-
 use ai_data_mongo::bson::{doc, Document};
-use ai_data_mongo::{MongoConfig, MongoStore};
+use ai_data_mongo::MongoConfig;
 use ai_data_testkit::MongoTest;
 
-/// The test's MongoDB (or `None`: skip) and a store on its own database.
-pub async fn store() -> Option<(MongoTest, MongoStore)> {
-    let m = ai_data_testkit::mongo().await?;
-    let store = MongoStore::from_client(m.client.clone(), &m.database);
-    Some((m, store))
-}
-
-/// A config pointing at the test server and the test's database.
-pub fn config(m: &MongoTest) -> MongoConfig {
-    MongoConfig::from_url(&m.url)
-        .expect("test URL parses")
-        .with_database(m.database.clone())
-        .with_server_selection_timeout(Duration::from_secs(5))
-}
+// The store crate's own test helpers (a store on the test's database, a
+// config for the test server), shared rather than copied.
+#[path = "../../../ai-data-mongo/tests/common/mod.rs"]
+mod store_common;
+#[allow(unused_imports)] // not every test binary uses both
+pub use store_common::{config, standalone_store, store};
 
 /// A config logging in as `user` (created by the bootstrap in the test's
 /// database, so that is its authentication database: the test URL's own

@@ -18,28 +18,27 @@ pub(crate) fn namespace(r: &RedisTest) -> String {
     r.prefix.trim_end_matches(':').to_owned()
 }
 
-/// Delete every key of the test (SCAN, not KEYS).
-pub(crate) async fn cleanup(r: &RedisTest) {
-    let keys: Vec<Key> = r
-        .client
+/// Every key of the test (SCAN, not KEYS).
+async fn scan(r: &RedisTest) -> Vec<Key> {
+    r.client
         .scan_buffered(format!("{}*", r.prefix), Some(500), None)
         .try_collect()
         .await
-        .expect("scan the test's keys");
-    for chunk in keys.chunks(500) {
+        .expect("scan the test's keys")
+}
+
+/// Delete every key of the test.
+pub(crate) async fn cleanup(r: &RedisTest) {
+    for chunk in scan(r).await.chunks(500) {
         let _: i64 = r.client.unlink(chunk.to_vec()).await.expect("unlink");
     }
 }
 
-/// Keys of the test (SCAN).
+/// Keys of the test.
 pub(crate) async fn keys(r: &RedisTest) -> Vec<String> {
-    let keys: Vec<Key> = r
-        .client
-        .scan_buffered(format!("{}*", r.prefix), Some(500), None)
-        .try_collect()
+    scan(r)
         .await
-        .expect("scan the test's keys");
-    keys.iter()
+        .iter()
         .filter_map(|k| k.as_str().map(str::to_owned))
         .collect()
 }

@@ -21,6 +21,56 @@ fn centres(seed: u64, clusters: usize, dim: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// A vector of dimension `dim` with components in `[-1, 1)` from a
+/// xorshift generator seeded by `seed`: cheap, and the same on every
+/// machine (for tests that need many distinct vectors, not clusters).
+///
+/// ```
+/// use ai_data_vector::conformance::uniform_vector;
+/// let v = uniform_vector(3, 8);
+/// assert_eq!(v.len(), 8);
+/// assert_eq!(v, uniform_vector(3, 8));
+/// assert!(v.iter().all(|x| (-1.0..1.0).contains(x)));
+/// ```
+pub fn uniform_vector(seed: u64, dim: usize) -> Vec<f32> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..dim)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 2000) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+/// `n` records with [`uniform_vector`]s of dimension `dim`, ids
+/// `RecordId::from_key("{i}")`, payload `{"lang": "en"}` for even `i`,
+/// `{"lang": "de"}` for odd.
+///
+/// ```
+/// use ai_data_vector::conformance::uniform_records;
+/// let records = uniform_records(4, 3);
+/// assert_eq!(records[1].payload["lang"], "de");
+/// assert_eq!(records, uniform_records(4, 3));
+/// ```
+pub fn uniform_records(n: u64, dim: usize) -> Vec<Record> {
+    (0..n)
+        .map(|i| {
+            let lang = if i % 2 == 0 { "en" } else { "de" };
+            let payload = json!({ "lang": lang });
+            let payload = payload.as_object().cloned().unwrap_or_default();
+            Record::new(
+                RecordId::from_key(&i.to_string()),
+                uniform_vector(i, dim),
+                payload,
+            )
+        })
+        .collect()
+}
+
 /// `n` records of dimension `dim` around `clusters` random centres, ids
 /// `RecordId::from_key("{seed}-{i}")`, payload `{"cluster": c, "i": i}`.
 /// The same seed gives the same records on every machine.

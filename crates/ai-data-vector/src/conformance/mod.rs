@@ -51,7 +51,7 @@ mod writes;
 use crate::VectorStore;
 
 pub use check::{DISTANCE_TOLERANCE, MIN_RECALL};
-pub use data::{clustered, queries_near};
+pub use data::{clustered, queries_near, uniform_records, uniform_vector};
 pub use errors::{ensure_collection_rules, invalid_input_errors, missing_collection_is_not_found};
 pub use filters::filter_operators;
 pub use payloads::{

@@ -93,7 +93,7 @@ pub struct NewConfiguration {
 impl NewConfiguration {
     /// `config` serialized to a BSON document; component and environment
     /// must not be empty, and no field name of the content may be empty,
-    /// start with `$` or contain `.` or NUL ([`ErrorKind::InvalidInput`],
+    /// start with `$` or contain `.` or NUL ([`ErrorKind::InvalidInput`](ai_data_core::ErrorKind::InvalidInput),
     /// see [`validate_field_names`]).
     pub fn new(
         component: impl Into<String>,

@@ -76,7 +76,7 @@ impl SystemLogRepo {
 
     /// Insert one entry (an id is assigned when it has none); its id.
     ///
-    /// [`ErrorKind::InvalidInput`], before any I/O, when a field name in
+    /// [`ErrorKind::InvalidInput`](ai_data_core::ErrorKind::InvalidInput), before any I/O, when a field name in
     /// `details` is refused (see [`validate_field_names`]).
     pub async fn insert_one(&self, log: &SystemLog) -> Result<ObjectId> {
         self.call("logs.insert_one")
@@ -104,7 +104,7 @@ impl SystemLogRepo {
     ///
     /// Field names in every entry's `details` are checked first (see
     /// [`validate_field_names`]): one refused name fails the whole call with
-    /// [`ErrorKind::InvalidInput`] (the path starts with `logs[<index>]`)
+    /// [`ErrorKind::InvalidInput`](ai_data_core::ErrorKind::InvalidInput) (the path starts with `logs[<index>]`)
     /// and nothing is written.
     pub async fn insert_many(&self, logs: &[SystemLog]) -> Result<InsertManyReport> {
         self.call("logs.insert_many")

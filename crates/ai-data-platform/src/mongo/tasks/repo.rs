@@ -61,7 +61,7 @@ impl TaskStatusRepo {
     ///
     /// [`ErrorKind::InvalidInput`], before any I/O, for an empty id or
     /// type, a progress outside 0.0 to 1.0, or a refused field name in the
-    /// result (see [`validate_field_names`]). `$set` names its fields
+    /// result (see [`validate_field_names`](ai_data_mongo::validate_field_names)). `$set` names its fields
     /// itself; the result is the value of `result`, so its content can never
     /// act as an operator or a path.
     pub async fn upsert(&self, update: &TaskUpdate) -> Result<TaskStatus> {
