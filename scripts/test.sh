@@ -22,5 +22,18 @@ for features in "" pg mongo vector weaviate weaviate-grpc redis kafka platform c
   echo "cargo clippy -p ai-data --no-default-features --features '$features'"
   cargo clippy --quiet -p ai-data --no-default-features --features "$features" -- -D warnings
 done
+# Each bench and example builds with exactly the features it requires (the
+# commands its docs give), not only with all of them.
+python3 - <<'PY' | while read -r kind name features; do
+import tomllib
+manifest = tomllib.load(open("Cargo.toml", "rb"))
+for kind in ("bench", "example"):
+    for target in manifest.get(kind, []):
+        print(kind, target["name"], ",".join(target.get("required-features", [])) or "-")
+PY
+  [ "$features" = "-" ] && features=""
+  echo "cargo clippy -p ai-data --no-default-features --features '$features' --$kind $name"
+  cargo clippy --quiet -p ai-data --no-default-features --features "$features" "--$kind" "$name" -- -D warnings
+done
 cargo test --workspace --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet

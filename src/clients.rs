@@ -6,6 +6,8 @@ use std::fmt;
 
 use ai_data_core::{EnvSource, Error, HealthCheck, HealthReport, Result, Store};
 
+use crate::is_configured;
+
 /// What [`Platform::from_env_with`] does besides connecting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -83,12 +85,6 @@ struct TopicLayout {
 #[derive(serde::Deserialize)]
 struct WeaviateSeedLayout {
     seed_dimension: Option<usize>,
-}
-
-/// Whether the environment names an endpoint for `store`.
-pub fn is_configured(env: &EnvSource, store: Store) -> bool {
-    let var = |suffix: &str| env.get(&store.var(suffix)).is_some();
-    var("URL") || var("HOST") || (store == Store::Kafka && var("BOOTSTRAP_SERVERS"))
 }
 
 impl Platform {

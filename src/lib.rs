@@ -20,7 +20,23 @@ pub use ai_data_core as core;
 #[cfg(feature = "platform")]
 mod clients;
 #[cfg(feature = "platform")]
-pub use clients::{is_configured, Platform, PlatformHealth, PlatformOptions};
+pub use clients::{Platform, PlatformHealth, PlatformOptions};
+
+use ai_data_core::{EnvSource, Store};
+
+/// Whether the environment names an endpoint for `store` (`<PREFIX>URL`
+/// or `<PREFIX>HOST`; Kafka also `AI_DATA_KAFKA_BOOTSTRAP_SERVERS`).
+///
+/// ```
+/// use ai_data::core::{EnvSource, Store};
+/// let env = EnvSource::from_pairs([("AI_DATA_REDIS_HOST", "cache")]);
+/// assert!(ai_data::is_configured(&env, Store::Redis));
+/// assert!(!ai_data::is_configured(&env, Store::Postgres));
+/// ```
+pub fn is_configured(env: &EnvSource, store: Store) -> bool {
+    let var = |suffix: &str| env.get(&store.var(suffix)).is_some();
+    var("URL") || var("HOST") || (store == Store::Kafka && var("BOOTSTRAP_SERVERS"))
+}
 
 #[cfg(feature = "platform")]
 pub use ai_data_platform as platform;
