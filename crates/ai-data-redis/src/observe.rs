@@ -3,8 +3,10 @@
 
 /// Counter of cache reads by outcome, labelled `cache` (`typed`, `vector`)
 /// and `result` (`hit`, `miss`, `bypass`: Redis failed or was skipped and
-/// the loader or inner store answered alone).
-pub const CACHE_LOOKUPS: &str = "ai_data_redis_lookups_total";
+/// the loader or inner store answered alone). The name is the one from
+/// before the crate was renamed from `ai-data-cache`, so dashboards keep
+/// working.
+pub const CACHE_LOOKUPS: &str = "ai_data_cache_lookups_total";
 
 /// Which cache read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

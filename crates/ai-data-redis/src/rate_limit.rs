@@ -166,9 +166,11 @@ pub struct RateLimiter {
 }
 
 /// BLAKE3 `derive_key` context of unkeyed subject hashes.
-const SUBJECT_CONTEXT: &str = "ai-data-redis rate-limit subject v1";
+// Kept from before the crate was renamed from ai-data-cache: it is part of
+// what is stored in Redis, so a rename must not change it.
+const SUBJECT_CONTEXT: &str = "ai-data-cache rate-limit subject v1";
 /// BLAKE3 `derive_key` context turning a subject key into a hash key.
-const SUBJECT_KEY_CONTEXT: &str = "ai-data-redis rate-limit subject key v1";
+const SUBJECT_KEY_CONTEXT: &str = "ai-data-cache rate-limit subject key v1";
 
 impl fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -31,7 +31,9 @@ pub const DEFAULT_LOAD_LEASE: Duration = Duration::from_secs(60);
 /// A load marker is this prefix and a random token. `0xC1` is never
 /// produced by MessagePack and is not UTF-8 (so not JSON): no encoded
 /// value starts like this.
-const MARKER_PREFIX: &[u8] = b"\xC1ai-data-redis:loading:";
+// Kept from before the crate was renamed from ai-data-cache: it is part of
+// what is stored in Redis, so a rename must not change it.
+const MARKER_PREFIX: &[u8] = b"\xC1ai-data-cache:loading:";
 
 fn is_marker(bytes: &[u8]) -> bool {
     bytes.starts_with(MARKER_PREFIX)
@@ -162,7 +164,7 @@ impl Counters {
 /// (the write after the loader; the loader itself is not a Redis
 /// operation), `cache.recheck` (a read when another load holds the key)
 /// and `cache.release` (the marker removed after a loader error). Reads
-/// count as `ai_data_redis_lookups_total{cache="typed"}` hits, misses or
+/// count as `ai_data_cache_lookups_total{cache="typed"}` hits, misses or
 /// bypasses (Redis failed, loader served).
 ///
 /// ```no_run
@@ -629,7 +631,7 @@ impl<T: Serialize + DeserializeOwned> TypedCache<T> {
         match self.op("cache.fill").run_counted(fill, |n| *n).await {
             Ok(1) => {}
             Ok(_) => tracing::debug!(
-                target: "ai_data_redis",
+                target: "ai_data_cache",
                 namespace = self.keys.namespace(),
                 "key invalidated while loading: value returned, not cached"
             ),

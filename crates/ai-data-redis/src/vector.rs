@@ -165,7 +165,7 @@ struct State {
 ///   (outcome `ok` on a hit and on a miss; it counts 1 for a hit, 0 for a
 ///   miss), a miss adds `vector_cache.store`, and generation bumps are
 ///   `vector_cache.invalidate`, all with the key namespace as the target.
-///   Every search also counts in `ai_data_redis_lookups_total{cache="vector"}`
+///   Every search also counts in `ai_data_cache_lookups_total{cache="vector"}`
 ///   as a `hit`, `miss` or `bypass`. The inner store observes its own calls.
 ///
 /// - **Collection names are checked before Redis is touched**: only names
@@ -264,7 +264,9 @@ fn vector_digest(vector: &[f32]) -> blake3::Hash {
 /// collides with another tenant's query and read or poison its results).
 fn query_hash(collection: &str, query: &SearchQuery) -> Result<String> {
     let mut hasher = blake3::Hasher::new();
-    hasher.update(b"ai-data-redis/vector-query/1\0");
+    // The name before the crate was renamed: it salts the cache keys, which
+    // must not change with a rename.
+    hasher.update(b"ai-data-cache/vector-query/1\0");
     hasher.update(&(collection.len() as u64).to_le_bytes());
     hasher.update(collection.as_bytes());
     hasher.update(&(query.vector.len() as u64).to_le_bytes());
