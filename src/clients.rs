@@ -6,8 +6,6 @@ use std::fmt;
 
 use ai_data_core::{EnvSource, Error, HealthCheck, HealthReport, Result, Store};
 
-use crate::is_configured;
-
 /// What [`Platform::from_env_with`] does besides connecting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -103,7 +101,7 @@ impl Platform {
     pub async fn from_env_source(env: &EnvSource, options: PlatformOptions) -> Result<Self> {
         let mut platform = Platform::default();
         #[cfg(feature = "pg")]
-        if is_configured(env, Store::Postgres) {
+        if crate::is_configured(env, Store::Postgres) {
             let db = ai_data_pg::PgDatabase::connect(&ai_data_pg::PgConfig::from_env_source(env)?)
                 .await?;
             if options.migrate {
@@ -112,7 +110,7 @@ impl Platform {
             platform.pg = Some(db);
         }
         #[cfg(feature = "mongo")]
-        if is_configured(env, Store::Mongo) {
+        if crate::is_configured(env, Store::Mongo) {
             let mongo = ai_data_mongo::MongoStore::connect(
                 &ai_data_mongo::MongoConfig::from_env_source(env)?,
             )
@@ -125,12 +123,12 @@ impl Platform {
             platform.mongo = Some(mongo);
         }
         #[cfg(feature = "redis")]
-        if is_configured(env, Store::Redis) {
+        if crate::is_configured(env, Store::Redis) {
             let config = ai_data_redis::RedisConfig::from_env_source(env)?;
             platform.redis = Some(ai_data_redis::RedisClient::connect(config).await?);
         }
         #[cfg(feature = "kafka")]
-        if is_configured(env, Store::Kafka) {
+        if crate::is_configured(env, Store::Kafka) {
             let config = ai_data_kafka::KafkaConfig::from_env_source(env)?;
             let layout: TopicLayout = env.load(Store::Kafka)?;
             if options.bootstrap {
@@ -169,7 +167,7 @@ impl Platform {
             platform.kafka = Some((config, producer));
         }
         #[cfg(feature = "weaviate")]
-        if is_configured(env, Store::Weaviate) {
+        if crate::is_configured(env, Store::Weaviate) {
             use ai_data_weaviate::{bootstrap, WeaviateConfig, WeaviateStore};
             let store = WeaviateStore::connect(&WeaviateConfig::from_env_source(env)?).await?;
             if options.bootstrap {
@@ -273,6 +271,7 @@ impl fmt::Display for PlatformHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::is_configured;
 
     #[test]
     fn a_store_is_configured_by_its_endpoint_variables() {
