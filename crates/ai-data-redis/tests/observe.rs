@@ -12,13 +12,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ai_data_core::observe::{OPERATIONS_TOTAL, POOL_CONNECTIONS};
+use ai_data_core::observe::OPERATIONS_TOTAL;
 use ai_data_core::HealthCheck;
 use ai_data_redis::{CachedVectorStore, RateLimiter, SessionStore, TypedCache, CACHE_LOOKUPS};
+use ai_data_testkit::metrics::{counter, operations as operation_count, pool};
 use ai_data_vector::{
     CollectionSpec, MemoryStore, Metric, Record, RecordId, SearchQuery, VectorStore,
 };
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use metrics_util::debugging::DebuggingRecorder;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record as SpanValues};
 use tracing::{Event, Metadata, Subscriber};
@@ -313,38 +314,10 @@ fn check_operations() {
     }
 
     // Metrics: one sample per operation, lookups by result, pool gauges.
-    let metrics = snapshotter.snapshot().into_vec();
-    let labels = |key: &metrics_util::CompositeKey| -> BTreeMap<String, String> {
-        key.key()
-            .labels()
-            .map(|l| (l.key().to_owned(), l.value().to_owned()))
-            .collect()
-    };
-    let counter = |name: &str, want: &[(&str, &str)]| -> u64 {
-        metrics
-            .iter()
-            .filter(|(k, _, _, _)| k.key().name() == name)
-            .filter(|(k, _, _, _)| {
-                let l = labels(k);
-                want.iter()
-                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
-            })
-            .map(|(_, _, _, v)| match v {
-                DebugValue::Counter(n) => *n,
-                other => panic!("{name} is not a counter: {other:?}"),
-            })
-            .sum()
-    };
-    let ops = |operation: &str, outcome: &str| {
-        counter(
-            OPERATIONS_TOTAL,
-            &[
-                ("store", "redis"),
-                ("operation", operation),
-                ("outcome", outcome),
-            ],
-        )
-    };
+    let snapshot = snapshotter.snapshot().into_vec();
+    let counter = |name: &str, want: &[(&str, &str)]| counter(&snapshot, name, want);
+    let ops =
+        |operation: &str, outcome: &str| operation_count(&snapshot, "redis", operation, outcome);
     assert_eq!(ops("cache.get", "ok"), 2);
     assert_eq!(ops("vector_cache.lookup", "ok"), 2);
     assert_eq!(ops("rate_limit.check", "ok"), 2);
@@ -372,16 +345,6 @@ fn check_operations() {
         ),
         (1, 2, 1)
     );
-    let max = metrics
-        .iter()
-        .find(|(k, _, _, _)| {
-            k.key().name() == POOL_CONNECTIONS
-                && labels(k).get("state").map(String::as_str) == Some("max")
-                && labels(k).get("store").map(String::as_str) == Some("redis")
-        })
-        .map(|(_, _, _, v)| v);
-    assert_eq!(
-        max,
-        Some(&DebugValue::Gauge((seen.pool_size as f64).into()))
-    );
+    let max = pool(&snapshot, "redis", "max");
+    assert_eq!(max, Some(seen.pool_size as f64));
 }
