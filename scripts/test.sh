@@ -13,6 +13,11 @@ set -a
 source "$(scripts/stores.sh env-file)"
 set +a
 export AI_DATA_TEST_REQUIRE_STORES=1
+# A CI run builds once from a clean checkout: incremental caches would only
+# add gigabytes to target/ there.
+if [ "${CI:-}" = true ]; then
+  export CARGO_INCREMENTAL=0
+fi
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
@@ -37,3 +42,4 @@ PY
 done
 cargo test --workspace --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
+echo "[test] target/ uses $(du -sh target | cut -f1); free on its disk: $(df -h --output=avail target | tail -1)"
