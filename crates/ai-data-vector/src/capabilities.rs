@@ -3,7 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FilterOp, IndexKind, Metric};
+use crate::{FilterOp, IndexKind, Metric, Precision, TextAnalyzer};
+
+/// How a backend scores keyword matches (what the conformance suite can
+/// then compare exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeywordScoring {
+    /// Okapi BM25 as [`crate::text::Bm25`] defines it (`MemoryStore`,
+    /// Weaviate): the same ranking as the oracle.
+    Bm25,
+    /// PostgreSQL's `ts_rank_cd` (cover density, normalisation 0): another
+    /// score, so only the set of matching records and the fusion of the
+    /// backend's own arms are compared, not the keyword order.
+    TsRankCd,
+}
 
 /// What a backend supports. Validation checks requests against it before any
 /// I/O: an unsupported metric, index or filter operator is
@@ -33,8 +47,26 @@ pub struct Capabilities {
     pub index_kinds: Vec<IndexKind>,
     /// Filter operators the backend can express exactly.
     pub filter_ops: Vec<FilterOp>,
-    /// Whether the backend offers hybrid (vector + keyword) search.
+    /// Whether the backend offers keyword and hybrid (vector + keyword)
+    /// search ([`crate::SearchQuery::text`]).
     pub hybrid: bool,
+    /// Analyzers collections may declare for text search.
+    #[serde(default)]
+    pub text_analyzers: Vec<TextAnalyzer>,
+    /// How keyword matches are scored (`None` without text search).
+    #[serde(default)]
+    pub keyword_scoring: Option<KeywordScoring>,
+    /// Whether `Fusion::Ranked` may use any `k` (false: only 60, Weaviate's
+    /// fixed constant).
+    #[serde(default)]
+    pub any_rank_constant: bool,
+    /// Storage precisions collections may use.
+    #[serde(default = "precisions_default")]
+    pub precisions: Vec<Precision>,
+    /// Largest dimension of an indexed (HNSW, IVFFlat) `F32` collection when
+    /// below `max_dimension` (pgvector: 2,000; `halfvec` indexes 4,000).
+    #[serde(default)]
+    pub max_indexed_f32_dimension: Option<usize>,
     /// Records per write request; larger batches are split into chunks.
     pub max_batch_size: usize,
     /// Largest vector dimension.
@@ -57,15 +89,24 @@ fn ties_by_id_default() -> bool {
     true
 }
 
+fn precisions_default() -> Vec<Precision> {
+    vec![Precision::F32]
+}
+
 impl Capabilities {
-    /// Every metric, index kind and filter operator, no hybrid search, and
-    /// the given limits (each at least 1).
+    /// Every metric, index kind and filter operator, `F32` only, no text
+    /// search, and the given limits (each at least 1).
     pub fn new(max_batch_size: usize, max_dimension: usize, max_k: usize) -> Self {
         Capabilities {
             metrics: Metric::ALL.to_vec(),
             index_kinds: vec![IndexKind::Hnsw, IndexKind::IvfFlat, IndexKind::Exact],
             filter_ops: FilterOp::ALL.to_vec(),
             hybrid: false,
+            text_analyzers: Vec::new(),
+            keyword_scoring: None,
+            any_rank_constant: false,
+            precisions: precisions_default(),
+            max_indexed_f32_dimension: None,
             max_batch_size: max_batch_size.max(1),
             max_dimension: max_dimension.max(1),
             max_k: max_k.max(1),
@@ -94,11 +135,44 @@ impl Capabilities {
         self
     }
 
-    /// Set whether hybrid search is offered.
+    /// Offer keyword and hybrid search with these analyzers and scoring
+    /// (and any rank constant when `any_rank_constant`).
     #[must_use]
-    pub fn with_hybrid(mut self, hybrid: bool) -> Self {
-        self.hybrid = hybrid;
+    pub fn with_text_search(
+        mut self,
+        analyzers: impl IntoIterator<Item = TextAnalyzer>,
+        scoring: KeywordScoring,
+        any_rank_constant: bool,
+    ) -> Self {
+        self.hybrid = true;
+        self.text_analyzers = analyzers.into_iter().collect();
+        self.keyword_scoring = Some(scoring);
+        self.any_rank_constant = any_rank_constant;
         self
+    }
+
+    /// Replace the supported storage precisions.
+    #[must_use]
+    pub fn with_precisions(mut self, precisions: impl IntoIterator<Item = Precision>) -> Self {
+        self.precisions = precisions.into_iter().collect();
+        self
+    }
+
+    /// Limit indexed `F32` collections to `n` dimensions.
+    #[must_use]
+    pub fn with_max_indexed_f32_dimension(mut self, n: usize) -> Self {
+        self.max_indexed_f32_dimension = Some(n);
+        self
+    }
+
+    /// Whether `precision` is supported.
+    pub fn supports_precision(&self, precision: Precision) -> bool {
+        self.precisions.contains(&precision)
+    }
+
+    /// Whether collections may declare text search with `analyzer`.
+    pub fn supports_analyzer(&self, analyzer: TextAnalyzer) -> bool {
+        self.hybrid && self.text_analyzers.contains(&analyzer)
     }
 
     /// Set whether a tie cut by `k` keeps the smallest ids

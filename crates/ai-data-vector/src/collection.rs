@@ -1,11 +1,12 @@
 //! What a collection is: its [`CollectionSpec`] (name, dimension, [`Metric`],
-//! [`IndexSpec`], declared filterable [`FieldSpec`]s) and its [`Record`]s.
+//! [`IndexSpec`], storage [`Precision`], declared filterable [`FieldSpec`]s,
+//! the text fields keyword search reads) and its [`Record`]s.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::RecordId;
+use crate::{RecordId, TextAnalyzer, TextSearch};
 
 /// A record's payload: any JSON object. Keys are free-form; only the fields a
 /// collection declares in [`CollectionSpec::fields`] can be filtered on, and
@@ -175,6 +176,65 @@ pub enum IndexKind {
     Exact,
 }
 
+/// How a collection stores its vectors' components.
+///
+/// `F16` halves storage and I/O (pgvector `halfvec`, which also indexes up to
+/// 4,000 dimensions where `vector` stops at 2,000). Components are rounded
+/// to the nearest IEEE 754 half-precision value on write, on every backend,
+/// so `get` returns the rounded vector and distances are computed from it
+/// (within about `1e-3` relative of the `f32` distance for typical
+/// embeddings: half precision keeps 11 significant bits). A component whose
+/// magnitude exceeds `65504` (the largest half) is refused as invalid input.
+///
+/// ```
+/// use ai_data_vector::Precision;
+///
+/// assert_eq!(Precision::default(), Precision::F32);
+/// assert_eq!(Precision::F16.round(1.0009765625_f32 + 0.0001), 1.0009765625);
+/// assert_eq!(Precision::F32.round(0.1), 0.1);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit floats (pgvector `vector`). The default.
+    #[default]
+    F32,
+    /// 16-bit floats (pgvector `halfvec`, `half::f16` in memory).
+    F16,
+}
+
+impl Precision {
+    /// Largest finite magnitude a component may have.
+    pub const fn max_component(self) -> f32 {
+        match self {
+            Precision::F32 => f32::MAX,
+            Precision::F16 => 65504.0,
+        }
+    }
+
+    /// `x` as this precision stores it.
+    pub fn round(self, x: f32) -> f32 {
+        match self {
+            Precision::F32 => x,
+            Precision::F16 => half::f16::from_f32(x).to_f32(),
+        }
+    }
+
+    /// Stable lowercase name: `f32`, `f16`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The type of a declared, filterable payload field.
 ///
 /// Payload values of declared fields are checked on every write: `Text` is a
@@ -293,6 +353,13 @@ pub struct CollectionSpec {
     /// The model that produced the embeddings; checked by `ensure_collection`
     /// so a service started with another model fails instead of mixing spaces.
     pub embedding_model: Option<String>,
+    /// How vector components are stored (default `F32`).
+    #[serde(default)]
+    pub precision: Precision,
+    /// The declared `Text` fields keyword and hybrid search read, and how
+    /// their text is analysed; `None`: no text search on this collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_search: Option<TextSearch>,
 }
 
 impl CollectionSpec {
@@ -305,7 +372,28 @@ impl CollectionSpec {
             index: IndexSpec::default(),
             fields: Vec::new(),
             embedding_model: None,
+            precision: Precision::F32,
+            text_search: None,
         }
+    }
+
+    /// Store the vectors' components at `precision`.
+    #[must_use]
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// Make the declared `Text` fields `fields` searchable by keyword, their
+    /// text analysed by `analyzer` (see [`TextSearch`]).
+    #[must_use]
+    pub fn with_text_search<I, S>(mut self, fields: I, analyzer: TextAnalyzer) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.text_search = Some(TextSearch::new(fields, analyzer));
+        self
     }
 
     /// Set the index.

@@ -12,6 +12,8 @@
 //! - [`distance`]: the kernels and the one definition of each metric's
 //!   distance, identical on every backend;
 //! - [`wire`]: vector encodings (little-endian `f32` bytes, JSON text);
+//! - [`text`] and [`fusion`]: keyword search's terms and BM25, and how
+//!   hybrid search fuses the vector and keyword arms, defined once;
 //! - [`Collection<T>`]: typed access with a service's own structs;
 //! - `conformance` (feature `conformance`): the scenarios every backend's
 //!   tests run, compared with [`MemoryStore`]'s exact answers.
@@ -46,23 +48,31 @@ pub mod conformance;
 pub mod distance;
 mod executed;
 pub mod filter;
+pub mod fusion;
 mod id;
 mod memory;
 mod query;
 mod store;
+pub mod text;
 mod typed;
 pub mod validate;
 pub mod wire;
 
 pub use ai_data_core::{Error, ErrorKind, Result};
 pub use capabilities::Capabilities;
+pub use capabilities::KeywordScoring;
 pub use collection::{
-    CollectionSpec, FieldKind, FieldSpec, IndexKind, IndexSpec, Metric, Payload, Record,
+    CollectionSpec, FieldKind, FieldSpec, IndexKind, IndexSpec, Metric, Payload, Precision, Record,
 };
 pub use executed::ExecutedStore;
 pub use filter::{Filter, FilterOp};
 pub use id::RecordId;
 pub use memory::MemoryStore;
-pub use query::{AccuracyHint, RecordFailure, SearchHit, SearchQuery, Selector, UpsertReport};
+pub use fusion::Fusion;
+pub use query::{
+    AccuracyHint, RecordFailure, SearchHit, SearchMode, SearchQuery, Selector, TextQuery,
+    UpsertReport,
+};
+pub use text::{TextAnalyzer, TextSearch};
 pub use store::{VectorStore, VectorStoreExt};
 pub use typed::{Collection, TypedHit, TypedRecord};

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fusion::Fusion;
 use crate::{Error, Filter, Payload, RecordId, Result};
 
 /// Per-query accuracy knobs of approximate indexes; exact backends ignore them.
@@ -40,9 +41,84 @@ impl AccuracyHint {
     }
 }
 
-/// A k-nearest-neighbour query.
+/// The keyword half of a search: the text, and how a hybrid search fuses
+/// it with the vector (see [`crate::fusion`]).
 ///
-/// By default the payload is returned and the vector is not.
+/// ```
+/// use ai_data_vector::fusion::Fusion;
+/// use ai_data_vector::TextQuery;
+///
+/// let text = TextQuery::new("vector databases").with_alpha(0.25).with_fusion(Fusion::RelativeScore);
+/// assert_eq!(text.alpha, 0.25);
+/// assert_eq!(TextQuery::new("x").fusion, Fusion::Ranked { k: 60 });
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TextQuery {
+    /// The query text, analysed as the collection's documents are. Empty (or
+    /// without any term) with a query vector: a pure vector search.
+    pub text: String,
+    /// The vector arm's weight in `0.0..=1.0` (the keyword arm's is
+    /// `1 - alpha`); default 0.5. Weaviate's `alpha`.
+    pub alpha: f32,
+    /// How the arms are fused (default reciprocal rank fusion, `k = 60`).
+    pub fusion: Fusion,
+    /// How many records each arm ranks before fusing (default: the query's
+    /// `k`; at least `k`). Weaviate ranks each arm to the request's limit:
+    /// its backend asks for this many and keeps `k`.
+    pub candidates: Option<usize>,
+}
+
+impl TextQuery {
+    /// Keyword text with the default fusion (`alpha` 0.5, ranked, `k = 60`).
+    pub fn new(text: impl Into<String>) -> Self {
+        TextQuery {
+            text: text.into(),
+            alpha: 0.5,
+            fusion: Fusion::default(),
+            candidates: None,
+        }
+    }
+
+    /// Set the vector arm's weight.
+    #[must_use]
+    pub fn with_alpha(mut self, alpha: f32) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// Set the fusion.
+    #[must_use]
+    pub fn with_fusion(mut self, fusion: Fusion) -> Self {
+        self.fusion = fusion;
+        self
+    }
+
+    /// Rank `n` records per arm before fusing.
+    #[must_use]
+    pub fn with_candidates(mut self, n: usize) -> Self {
+        self.candidates = Some(n);
+        self
+    }
+}
+
+/// What a [`SearchQuery`] asks for, by what it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchMode {
+    /// A vector and no (or empty) text: nearest by distance.
+    Vector,
+    /// Text and an empty vector: best by keyword score.
+    Keyword,
+    /// A vector and text: both arms, fused.
+    Hybrid,
+}
+
+/// A search: k-nearest-neighbour by vector, best by keyword, or hybrid.
+///
+/// By default the payload is returned and the vector is not. With a
+/// [`TextQuery`] (see [`SearchQuery::with_text`], [`SearchQuery::keyword`])
+/// the collection must declare text search and the backend support it
+/// ([`crate::Capabilities::hybrid`]); hits then carry a [`SearchHit::score`].
 ///
 /// ```
 /// use ai_data_vector::{AccuracyHint, Filter, SearchQuery};
@@ -72,6 +148,9 @@ pub struct SearchQuery {
     pub include_payload: bool,
     /// Return each hit's vector (default `false`).
     pub include_vector: bool,
+    /// Keyword text (keyword-only with an empty `vector`, else hybrid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextQuery>,
 }
 
 impl SearchQuery {
@@ -85,7 +164,47 @@ impl SearchQuery {
             accuracy: AccuracyHint::default(),
             include_payload: true,
             include_vector: false,
+            text: None,
         }
+    }
+
+    /// The `k` records with the best keyword score for `text` (no vector).
+    ///
+    /// ```
+    /// use ai_data_vector::{SearchMode, SearchQuery};
+    ///
+    /// assert_eq!(SearchQuery::keyword("rust", 5).mode(), SearchMode::Keyword);
+    /// ```
+    pub fn keyword(text: impl Into<String>, k: usize) -> Self {
+        SearchQuery::new(Vec::new(), k).with_text(TextQuery::new(text))
+    }
+
+    /// Add keyword text: a hybrid search (a keyword search with an empty vector).
+    #[must_use]
+    pub fn with_text(mut self, text: TextQuery) -> Self {
+        self.text = Some(text);
+        self
+    }
+
+    /// What this query asks for. Text that is empty or only whitespace does
+    /// not count: with a vector that is a pure vector search.
+    pub fn mode(&self) -> SearchMode {
+        let has_text = self.text.as_ref().is_some_and(|t| !t.text.trim().is_empty());
+        match (self.vector.is_empty(), has_text) {
+            (false, true) => SearchMode::Hybrid,
+            (true, true) => SearchMode::Keyword,
+            _ => SearchMode::Vector,
+        }
+    }
+
+    /// Records each arm of a keyword or hybrid search ranks: the text's
+    /// `candidates`, at least `k`.
+    pub fn arm_depth(&self) -> usize {
+        self.text
+            .as_ref()
+            .and_then(|t| t.candidates)
+            .unwrap_or(self.k)
+            .max(self.k)
     }
 
     /// Only records matching `filter`.
@@ -124,13 +243,21 @@ impl SearchQuery {
     }
 }
 
-/// One search result. Results come sorted by ascending `distance`.
+/// One search result. Vector search results come sorted by ascending
+/// `distance`; keyword and hybrid results by descending `score` (then id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
     /// The record's id.
     pub id: RecordId,
-    /// Distance to the query, in the collection metric's units (see [`crate::Metric`]).
+    /// Distance to the query vector, in the collection metric's units (see
+    /// [`crate::Metric`]), also for hybrid hits found only by keyword. A
+    /// keyword-only search has no query vector: `NaN`.
     pub distance: f32,
+    /// Keyword score (keyword search: BM25 or the backend's
+    /// [`crate::Capabilities::keyword_scoring`]) or fused score (hybrid, see
+    /// [`crate::fusion`]); `None` for vector search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
     /// The payload, when the query asked for it.
     pub payload: Option<Payload>,
     /// The vector, when the query asked for it.

@@ -20,9 +20,10 @@
 //! ```
 
 use crate::filter::{Filter, FilterOp, Value};
+use crate::fusion::Fusion;
 use crate::{
-    Capabilities, CollectionSpec, Error, ErrorKind, FieldKind, IndexSpec, Metric, Payload, Record,
-    Result, SearchQuery, Selector,
+    Capabilities, CollectionSpec, Error, ErrorKind, FieldKind, IndexSpec, Metric, Payload,
+    Precision, Record, Result, SearchMode, SearchQuery, Selector,
 };
 
 /// Longest identifier accepted (PostgreSQL's limit is 63 bytes).
@@ -103,6 +104,64 @@ pub fn collection_spec(spec: &CollectionSpec, caps: &Capabilities) -> Result<()>
             spec.name
         )));
     }
+    storage(spec, caps)?;
+    text_search(spec, caps)
+}
+
+/// The precision is supported, and an indexed `F32` collection is within
+/// the backend's indexed dimension limit.
+fn storage(spec: &CollectionSpec, caps: &Capabilities) -> Result<()> {
+    if !caps.supports_precision(spec.precision) {
+        return Err(Error::unsupported(format!(
+            "collection `{}`: this backend does not store {} vectors",
+            spec.name, spec.precision
+        )));
+    }
+    if let Some(limit) = caps.max_indexed_f32_dimension {
+        let indexed = !spec.index.is_exact();
+        if indexed && spec.precision == Precision::F32 && spec.dimension > limit {
+            return Err(Error::invalid_input(format!(
+                "collection `{}`: an indexed f32 collection has at most {limit} dimensions, not {} \
+                 (use Precision::F16, which indexes up to {}, or an exact index)",
+                spec.name, spec.dimension, caps.max_dimension
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Text search, if declared: supported by the backend with this analyzer,
+/// over at least one field, each a declared `Text` field named once.
+fn text_search(spec: &CollectionSpec, caps: &Capabilities) -> Result<()> {
+    let Some(search) = &spec.text_search else {
+        return Ok(());
+    };
+    if !caps.supports_analyzer(search.analyzer) {
+        return Err(Error::unsupported(format!(
+            "collection `{}`: this backend has no keyword search with the {} analyzer",
+            spec.name, search.analyzer
+        )));
+    }
+    if search.fields.is_empty() {
+        return Err(Error::invalid_input(format!(
+            "collection `{}`: text search names no fields",
+            spec.name
+        )));
+    }
+    for (i, name) in search.fields.iter().enumerate() {
+        if search.fields[..i].contains(name) {
+            return Err(Error::invalid_input(format!(
+                "collection `{}`: text search names field `{name}` twice",
+                spec.name
+            )));
+        }
+        if spec.field(name).map(|f| f.kind) != Some(FieldKind::Text) {
+            return Err(Error::invalid_input(format!(
+                "collection `{}`: text search field `{name}` is not a declared text field",
+                spec.name
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -141,6 +200,18 @@ pub fn compatible(existing: &CollectionSpec, requested: &CollectionSpec) -> Resu
         if a != b {
             return conflict(format!("embedding model {a:?}, not {b:?}"));
         }
+    }
+    if existing.precision != requested.precision {
+        return conflict(format!(
+            "precision {}, not {}",
+            existing.precision, requested.precision
+        ));
+    }
+    if existing.text_search != requested.text_search {
+        return conflict(format!(
+            "text search {:?}, not {:?}",
+            existing.text_search, requested.text_search
+        ));
     }
     Ok(())
 }
@@ -182,11 +253,35 @@ pub fn k(k: usize, caps: &Capabilities) -> Result<()> {
     Ok(())
 }
 
-/// A search: its vector, `k`, a finite `max_distance`, and its filter.
+/// Every component fits the collection's precision (`F16`: magnitude at
+/// most 65504, the largest half-precision value).
+pub fn components_fit(vector: &[f32], precision: Precision) -> Result<()> {
+    let max = precision.max_component();
+    match vector.iter().position(|x| x.abs() > max) {
+        None => Ok(()),
+        Some(i) => Err(Error::invalid_input(format!(
+            "vector component {i} is {}, beyond the largest {precision} value {max}",
+            vector[i]
+        ))),
+    }
+}
+
+/// A search: its vector (none for a keyword search), `k`, a finite
+/// `max_distance` (vector search only), its filter, and its text: a
+/// backend with text search, a collection that declares it, an `alpha` in
+/// `0..=1`, a rank constant of at least 1 (only 60 unless
+/// `any_rank_constant`), arms no deeper than `max_k`.
 pub fn query(spec: &CollectionSpec, caps: &Capabilities, query: &SearchQuery) -> Result<()> {
-    vector(&query.vector, spec.dimension, spec.metric)
-        .map_err(|e| Error::invalid_input(format!("query {}", e.message())))?;
+    let mode = query.mode();
+    if mode != SearchMode::Keyword {
+        vector(&query.vector, spec.dimension, spec.metric)
+            .and_then(|()| components_fit(&query.vector, spec.precision))
+            .map_err(|e| Error::invalid_input(format!("query {}", e.message())))?;
+    }
     k(query.k, caps)?;
+    if mode != SearchMode::Vector {
+        text_query(spec, caps, query)?;
+    }
     if let Some(max) = query.max_distance {
         if !max.is_finite() {
             return Err(Error::invalid_input(format!(
@@ -196,6 +291,58 @@ pub fn query(spec: &CollectionSpec, caps: &Capabilities, query: &SearchQuery) ->
     }
     if let Some(f) = &query.filter {
         filter(spec, caps, f)?;
+    }
+    Ok(())
+}
+
+fn text_query(spec: &CollectionSpec, caps: &Capabilities, query: &SearchQuery) -> Result<()> {
+    let Some(text) = &query.text else {
+        return Ok(());
+    };
+    if !caps.hybrid {
+        return Err(Error::unsupported(
+            "this backend has no keyword or hybrid search",
+        ));
+    }
+    if spec.text_search.is_none() {
+        return Err(Error::invalid_input(format!(
+            "collection `{}` declares no text search (CollectionSpec::with_text_search)",
+            spec.name
+        )));
+    }
+    if text.text.contains('\0') {
+        return Err(Error::invalid_input(
+            "query text contains U+0000 (NUL), which no stored text can",
+        ));
+    }
+    if query.max_distance.is_some() {
+        return Err(Error::invalid_input(
+            "max_distance applies to vector search only, not to keyword or hybrid search",
+        ));
+    }
+    if !(0.0..=1.0).contains(&text.alpha) {
+        return Err(Error::invalid_input(format!(
+            "alpha {} is outside 0..=1",
+            text.alpha
+        )));
+    }
+    if let Fusion::Ranked { k } = text.fusion {
+        if k == 0 {
+            return Err(Error::invalid_input("the rank constant k must be at least 1"));
+        }
+        if k != Fusion::DEFAULT_RANK_CONSTANT && !caps.any_rank_constant {
+            return Err(Error::unsupported(format!(
+                "this backend fuses ranks with k = {} only, not {k}",
+                Fusion::DEFAULT_RANK_CONSTANT
+            )));
+        }
+    }
+    if query.arm_depth() > caps.max_k {
+        return Err(Error::invalid_input(format!(
+            "{} candidates per arm is above max_k {}",
+            query.arm_depth(),
+            caps.max_k
+        )));
     }
     Ok(())
 }
@@ -416,6 +563,7 @@ pub fn no_nul(payload: &Payload) -> Result<()> {
 /// A record for `spec`: its vector and its payload.
 pub fn record(spec: &CollectionSpec, record: &Record) -> Result<()> {
     vector(&record.vector, spec.dimension, spec.metric)?;
+    components_fit(&record.vector, spec.precision)?;
     payload(spec, &record.payload)
 }
 

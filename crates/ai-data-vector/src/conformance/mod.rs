@@ -35,15 +35,21 @@
 //! and distances within [`DISTANCE_TOLERANCE`] (a different id is accepted
 //! only where its own exact distance ties with the reference's within the
 //! tolerance); with an approximate index, recall@k of at least
-//! [`MIN_RECALL`] and every returned distance exact for its record.
+//! [`MIN_RECALL`] and every returned distance exact for its record. Keyword
+//! and hybrid search: see [`keyword_search_matches_oracle`] and
+//! [`hybrid_fuses_both_arms`] (BM25 backends rank as the oracle does,
+//! `ts_rank_cd` is compared by overlap; every backend fuses its own arms
+//! identically). Half precision: [`half_precision_recall`].
 
 mod check;
 mod data;
 mod errors;
 mod filters;
+mod half;
 mod payloads;
 mod search;
 mod selective;
+mod text;
 mod ties;
 mod timestamps;
 mod writes;
@@ -54,12 +60,17 @@ pub use check::{DISTANCE_TOLERANCE, MIN_RECALL};
 pub use data::{clustered, queries_near, uniform_records, uniform_vector};
 pub use errors::{ensure_collection_rules, invalid_input_errors, missing_collection_is_not_found};
 pub use filters::filter_operators;
+pub use half::{half_precision_recall, HALF_DISTANCE_TOLERANCE};
 pub use payloads::{
     nul_in_payload_is_rejected_per_record, payload_numbers_round_trip_exactly,
     typed_collection_round_trip,
 };
 pub use search::{filtered_search_returns_k, search_matches_reference};
 pub use selective::selective_filter_returns_k;
+pub use text::{
+    hybrid_fuses_both_arms, keyword_search_matches_oracle, MIN_KEYWORD_OVERLAP, OVERLAP_K,
+    SCORE_TOLERANCE,
+};
 pub use ties::ties_break_by_id;
 pub use timestamps::timestamps_compare_at_microseconds;
 pub use writes::{
@@ -109,4 +120,12 @@ pub async fn run_all(store: &dyn VectorStore, name_prefix: &str) {
     nul_in_payload_is_rejected_per_record(store, name_prefix).await;
     batch_sizes(store, name_prefix).await;
     get_semantics(store, name_prefix).await;
+    keyword_search_matches_oracle(store, name_prefix).await;
+    hybrid_fuses_both_arms(store, name_prefix).await;
+    let half_index = if caps.supports_index(crate::IndexKind::Hnsw) {
+        crate::IndexSpec::default()
+    } else {
+        check::pick_index(&caps)
+    };
+    half_precision_recall(store, name_prefix, 64, half_index).await;
 }

@@ -3,6 +3,7 @@
 
 mod scan;
 mod table;
+mod text;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,9 +13,12 @@ use async_trait::async_trait;
 
 use crate::batch::plan_upsert;
 use crate::distance::distance;
+use crate::fusion::{fuse, Fusion};
+use crate::text::analyze;
 use crate::{
-    validate, Capabilities, CollectionSpec, Error, ErrorKind, Filter, Record, RecordId, Result,
-    SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
+    validate, Capabilities, CollectionSpec, Error, ErrorKind, Filter, KeywordScoring, Metric,
+    Precision, Record, RecordId, Result, SearchHit, SearchMode, SearchQuery, Selector,
+    TextAnalyzer, UpsertReport, VectorStore,
 };
 use scan::{score_limit, top_k, Rows};
 use table::Table;
@@ -34,6 +38,12 @@ use table::Table;
 ///   (candidates within `f32` rounding of the `k`-th are re-ranked by their
 ///   exact distance, then id).
 /// - **Filters** are evaluated in memory with [`crate::filter::matches`].
+/// - **Keyword search** scores every matching row by exact BM25
+///   ([`crate::text::Bm25`], statistics over the whole collection), and
+///   hybrid search fuses the two exact arms ([`crate::fusion`]): the
+///   oracle the conformance suite compares other backends with.
+/// - **`F16` collections** keep each component rounded to half precision
+///   (`half::f16`), the values pgvector's `halfvec` holds.
 /// - **Thread-safe**: a lock per collection (many readers or one writer);
 ///   large upserts take the write lock once per `max_batch_size` chunk.
 ///
@@ -90,7 +100,9 @@ impl MemoryStore {
                 Self::DEFAULT_MAX_BATCH_SIZE,
                 Self::MAX_DIMENSION,
                 Self::DEFAULT_MAX_K,
-            ),
+            )
+            .with_text_search(TextAnalyzer::ALL, KeywordScoring::Bm25, true)
+            .with_precisions([Precision::F32, Precision::F16]),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
@@ -248,41 +260,90 @@ impl VectorStore for MemoryStore {
             .map_err(context("search", collection))?;
         validate::query(&entry.spec, &self.capabilities, query)
             .map_err(context("search", collection))?;
-        let metric = entry.spec.metric;
         let table = read(&entry.table);
         let filtered = query.filter.as_ref().map(|f| table.matching_rows(f));
         let rows = filtered.as_deref().map_or(Rows::All, Rows::Only);
+        let hit = |row: usize, distance: f32, score: Option<f32>| SearchHit {
+            id: table.ids[row],
+            distance,
+            score,
+            payload: query.include_payload.then(|| table.payloads[row].clone()),
+            vector: query.include_vector.then(|| table.vector(row).to_vec()),
+        };
+        let metric = entry.spec.metric;
+        let hits = match query.mode() {
+            SearchMode::Vector => self
+                .nearest(&table, metric, query, query.k, rows)
+                .into_iter()
+                .map(|(row, d)| hit(row, d, None))
+                .collect(),
+            SearchMode::Keyword => text::keyword_arm(&table, &query_terms(&entry.spec, query), query.k, rows)
+                .into_iter()
+                .map(|(row, score)| hit(row, f32::NAN, Some(score)))
+                .collect(),
+            SearchMode::Hybrid => {
+                let text = query.text.as_ref().map(|t| (t.alpha, t.fusion));
+                let (alpha, fusion) = text.unwrap_or((0.5, Fusion::default()));
+                let depth = query.arm_depth();
+                let vector_arm = if alpha > 0.0 {
+                    self.nearest(&table, metric, query, depth, rows)
+                } else {
+                    Vec::new()
+                };
+                let keyword_arm = if alpha < 1.0 {
+                    text::keyword_arm(&table, &query_terms(&entry.spec, query), depth, rows)
+                } else {
+                    Vec::new()
+                };
+                let as_ids = |arm: &[(usize, f32)]| -> Vec<(RecordId, f32)> {
+                    arm.iter().map(|(row, v)| (table.ids[*row], *v)).collect()
+                };
+                fuse(&as_ids(&vector_arm), &as_ids(&keyword_arm), alpha, fusion)
+                    .into_iter()
+                    .take(query.k)
+                    .filter_map(|(id, score)| table.row(&id).map(|row| (row, score)))
+                    .map(|(row, score)| {
+                        let d = distance(metric, &query.vector, table.vector(row));
+                        hit(row, d, Some(score))
+                    })
+                    .collect()
+            }
+        };
+        Ok(hits)
+    }
+}
+
+impl MemoryStore {
+    /// The `k` nearest rows with their exact distances, within the query's
+    /// `max_distance`, by distance then id.
+    fn nearest(
+        &self,
+        table: &Table,
+        metric: Metric,
+        query: &SearchQuery,
+        k: usize,
+        rows: Rows<'_>,
+    ) -> Vec<(usize, f32)> {
         let limit = score_limit(metric, query.max_distance);
-        let candidates = top_k(
-            &table,
-            metric,
-            &query.vector,
-            query.k,
-            limit,
-            rows,
-            self.threads,
-        );
-        let mut hits: Vec<SearchHit> = candidates
+        let candidates = top_k(table, metric, &query.vector, k, limit, rows, self.threads);
+        let mut nearest: Vec<(usize, f32)> = candidates
             .into_iter()
-            .filter_map(|c| {
-                let vector = table.vector(c.row);
-                let distance = distance(metric, &query.vector, vector);
-                if query.max_distance.is_some_and(|max| distance > max) {
-                    return None;
-                }
-                Some(SearchHit {
-                    id: table.ids[c.row],
-                    distance,
-                    payload: query.include_payload.then(|| table.payloads[c.row].clone()),
-                    vector: query.include_vector.then(|| vector.to_vec()),
-                })
-            })
+            .map(|c| (c.row, distance(metric, &query.vector, table.vector(c.row))))
+            .filter(|(_, d)| query.max_distance.is_none_or(|max| *d <= max))
             .collect();
         // The candidates include the near ties of the k-th: exact distance,
         // then id, decides, then the cut.
-        hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
-        hits.truncate(query.k);
-        Ok(hits)
+        nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(table.ids[a.0].cmp(&table.ids[b.0])));
+        nearest.truncate(k);
+        nearest
+    }
+}
+
+/// The query text's terms under the collection's analyzer.
+fn query_terms(spec: &CollectionSpec, query: &SearchQuery) -> Vec<String> {
+    match (&spec.text_search, &query.text) {
+        (Some(search), Some(text)) => analyze(search.analyzer, &text.text),
+        _ => Vec::new(),
     }
 }
 

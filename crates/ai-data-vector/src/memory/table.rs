@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::distance::norm;
 use crate::filter::{matches, Filter};
-use crate::{CollectionSpec, Payload, Record, RecordId};
+use crate::text::analyze;
+use crate::{CollectionSpec, Payload, Precision, Record, RecordId, TextSearch};
 
 #[derive(Debug)]
 pub(super) struct Table {
@@ -17,6 +18,10 @@ pub(super) struct Table {
     /// `1 / ‖x‖` per row (cosine scoring without a division per row).
     pub(super) inv_norms: Vec<f32>,
     pub(super) payloads: Vec<Payload>,
+    /// Each row's analysed document, when the collection declares text search.
+    pub(super) terms: Vec<Vec<String>>,
+    text_search: Option<TextSearch>,
+    precision: Precision,
 }
 
 impl Table {
@@ -28,6 +33,9 @@ impl Table {
             vectors: Vec::new(),
             inv_norms: Vec::new(),
             payloads: Vec::new(),
+            terms: Vec::new(),
+            text_search: spec.text_search.clone(),
+            precision: spec.precision,
         }
     }
 
@@ -51,22 +59,35 @@ impl Table {
         )
     }
 
-    /// Insert or overwrite a validated record.
+    /// Insert or overwrite a validated record. An `F16` collection keeps
+    /// each component rounded to half precision (the values a `halfvec`
+    /// holds); the rows stay `f32` for the scan's kernels.
     pub(super) fn upsert(&mut self, record: &Record) {
-        let inv_norm = (1.0 / norm(&record.vector)) as f32;
+        let vector: Vec<f32> = match self.precision {
+            Precision::F32 => record.vector.clone(),
+            precision => record.vector.iter().map(|x| precision.round(*x)).collect(),
+        };
+        let inv_norm = (1.0 / norm(&vector)) as f32;
+        let terms = self
+            .text_search
+            .as_ref()
+            .map(|t| analyze(t.analyzer, &t.document(&record.payload)))
+            .unwrap_or_default();
         match self.rows.get(&record.id) {
             Some(&row) => {
                 let dim = self.dim;
-                self.vectors[row * dim..(row + 1) * dim].copy_from_slice(&record.vector);
+                self.vectors[row * dim..(row + 1) * dim].copy_from_slice(&vector);
                 self.inv_norms[row] = inv_norm;
                 self.payloads[row] = record.payload.clone();
+                self.terms[row] = terms;
             }
             None => {
                 self.rows.insert(record.id, self.ids.len());
                 self.ids.push(record.id);
-                self.vectors.extend_from_slice(&record.vector);
+                self.vectors.extend_from_slice(&vector);
                 self.inv_norms.push(inv_norm);
                 self.payloads.push(record.payload.clone());
+                self.terms.push(terms);
             }
         }
     }
@@ -104,10 +125,12 @@ impl Table {
                 self.rows.insert(self.ids[row], row);
                 self.inv_norms[row] = self.inv_norms[last];
                 self.payloads.swap(row, last);
+                self.terms.swap(row, last);
             }
             self.ids.pop();
             self.inv_norms.pop();
             self.payloads.pop();
+            self.terms.pop();
             self.vectors.truncate(last * dim);
         }
         rows.len() as u64
