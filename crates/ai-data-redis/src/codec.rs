@@ -80,6 +80,7 @@ mod tests {
             .map(|i| SearchHit {
                 id: RecordId::from_key(&format!("doc-{i}")),
                 distance: 0.1 * i as f32,
+                score: None,
                 payload: serde_json::json!({"lang": "en", "year": 2020 + i, "title": format!("Document {i}")})
                     .as_object()
                     .cloned(),

@@ -8,14 +8,19 @@
 //! The format is PostgreSQL's binary COPY: a signature and two zero words,
 //! then per row a field count and length-prefixed fields in each type's
 //! binary ("recv") form, and a -1 trailer. Vectors are pgvector's form:
-//! `int16 dim, int16 0, dim x float4`, all big-endian.
+//! `int16 dim, int16 0, dim x float4` (`halfvec`: `dim x float2`, IEEE
+//! half bits), all big-endian.
 
-use ai_data_vector::{Error, Record, Result};
+use ai_data_vector::{Error, Precision, Record, Result};
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
 /// The whole COPY payload for `records`.
-pub(crate) fn encode(records: &[&Record]) -> Result<Vec<u8>> {
+pub(crate) fn encode(records: &[&Record], precision: Precision) -> Result<Vec<u8>> {
+    let width: i32 = match precision {
+        Precision::F32 => 4,
+        Precision::F16 => 2,
+    };
     let per_row = records
         .first()
         .map_or(0, |r| 2 + 4 + 16 + 4 + 4 + 4 * r.vector.len() + 4 + 4 + 128);
@@ -32,11 +37,20 @@ pub(crate) fn encode(records: &[&Record]) -> Result<Vec<u8>> {
         let dim = i16::try_from(record.vector.len()).map_err(|_| {
             Error::invalid_input("vector too long for pgvector (more than 32767 components)")
         })?;
-        out.extend_from_slice(&(4 + 4 * i32::from(dim)).to_be_bytes());
+        out.extend_from_slice(&(4 + width * i32::from(dim)).to_be_bytes());
         out.extend_from_slice(&dim.to_be_bytes());
         out.extend_from_slice(&0_i16.to_be_bytes());
-        for x in &record.vector {
-            out.extend_from_slice(&x.to_be_bytes());
+        match precision {
+            Precision::F32 => {
+                for x in &record.vector {
+                    out.extend_from_slice(&x.to_be_bytes());
+                }
+            }
+            Precision::F16 => {
+                for x in &record.vector {
+                    out.extend_from_slice(&half::f16::from_f32(*x).to_bits().to_be_bytes());
+                }
+            }
         }
         // jsonb: a version byte, then the JSON text
         let json = serde_json::to_vec(&record.payload)
@@ -66,7 +80,7 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let record = Record::new(RecordId::from_key("x"), vec![1.0, -2.0], payload);
-        let bytes = encode(&[&record]).expect("encodes");
+        let bytes = encode(&[&record], Precision::F32).expect("encodes");
         assert_eq!(&bytes[..11], SIGNATURE);
         let row = &bytes[19..];
         assert_eq!(&row[..2], &4_i16.to_be_bytes());
@@ -82,5 +96,11 @@ mod tests {
         assert_eq!(&row[50..54], &7_i32.to_be_bytes());
         assert_eq!(&row[54..61], b"{\"a\":1}");
         assert_eq!(&row[61..], &(-1_i16).to_be_bytes());
+
+        let half = encode(&[&record], Precision::F16).expect("encodes");
+        let row = &half[19..];
+        assert_eq!(&row[22..26], &8_i32.to_be_bytes());
+        assert_eq!(&row[30..32], &0x3c00_u16.to_be_bytes()); // 1.0
+        assert_eq!(&row[32..34], &0xc000_u16.to_be_bytes()); // -2.0
     }
 }

@@ -1,7 +1,7 @@
 //! SQL text for the registry, a collection's table and its indexes. Every
 //! name placed into SQL is a validated identifier, and quoted.
 
-use ai_data_vector::{CollectionSpec, FieldKind, IndexSpec, Metric};
+use ai_data_vector::{CollectionSpec, FieldKind, IndexSpec, Metric, Precision, TextSearch};
 
 /// The registry table, in the store's schema.
 pub(crate) const REGISTRY: &str = "_vector_collections";
@@ -11,15 +11,64 @@ pub(crate) fn qualified(schema: &str, name: &str) -> String {
     format!("\"{schema}\".\"{name}\"")
 }
 
-/// The distance operator and the index operator class of a metric. They
-/// must match, or the planner cannot use the index.
-pub(crate) fn operator(metric: Metric) -> (&'static str, &'static str) {
-    match metric {
-        Metric::Cosine => ("<=>", "vector_cosine_ops"),
+/// The distance operator and the index operator class of a metric on a
+/// column of `precision` (`vector` or `halfvec`). They must match, or the
+/// planner cannot use the index.
+pub(crate) fn operator(metric: Metric, precision: Precision) -> (&'static str, &'static str) {
+    match (metric, precision) {
+        (Metric::Cosine, Precision::F32) => ("<=>", "vector_cosine_ops"),
         // pgvector's <#> is the negative inner product: our `Dot` distance.
-        Metric::Dot => ("<#>", "vector_ip_ops"),
-        Metric::L2 => ("<->", "vector_l2_ops"),
+        (Metric::Dot, Precision::F32) => ("<#>", "vector_ip_ops"),
+        (Metric::L2, Precision::F32) => ("<->", "vector_l2_ops"),
+        (Metric::Cosine, Precision::F16) => ("<=>", "halfvec_cosine_ops"),
+        (Metric::Dot, Precision::F16) => ("<#>", "halfvec_ip_ops"),
+        (Metric::L2, Precision::F16) => ("<->", "halfvec_l2_ops"),
     }
+}
+
+/// The SQL type of the vector column (and of query vectors compared with it).
+pub(crate) fn vector_type(precision: Precision) -> &'static str {
+    match precision {
+        Precision::F32 => "vector",
+        Precision::F16 => "halfvec",
+    }
+}
+
+/// The select-list item that reads the vector as `vector` (column `embedding`).
+pub(crate) fn embedding_column(precision: Precision) -> &'static str {
+    match precision {
+        Precision::F32 => "embedding",
+        Precision::F16 => "embedding::vector AS embedding",
+    }
+}
+
+/// `expr` folded to lower case by Unicode rules when the server has the
+/// builtin `pg_c_utf8` collation (PostgreSQL 17+); else `expr` as is, and
+/// the parser lower-cases only what the database's locale does (in a `C`
+/// locale database: ASCII letters only).
+pub(crate) fn folded(expr: &str, unicode_fold: bool) -> String {
+    if unicode_fold {
+        format!("lower(({expr}) COLLATE pg_c_utf8)")
+    } else {
+        expr.to_owned()
+    }
+}
+
+/// The `tsvector` of a record's document: the searchable fields joined by a
+/// space (as `ai_data_vector::text::TextSearch::document`), analysed with
+/// the collection's configuration. Only immutable functions, so it can be a
+/// generated column (`concat_ws` is not).
+pub(crate) fn document_vector(search: &TextSearch, unicode_fold: bool) -> String {
+    let parts: Vec<String> = search
+        .fields
+        .iter()
+        .map(|f| format!("coalesce(payload->>'{f}', '')"))
+        .collect();
+    format!(
+        "to_tsvector('{}'::regconfig, {})",
+        search.analyzer.as_str(),
+        folded(&parts.join(" || ' ' || "), unicode_fold)
+    )
 }
 
 /// Statements that create the schema, the registry and the helper
@@ -76,7 +125,7 @@ pub(crate) fn init(schema: &str) -> Vec<String> {
     ]
 }
 
-/// Vectors up to this many dimensions (6 KB as `float4`) are stored PLAIN:
+/// Vectors up to this many dimensions (6 KB as `float4`, 3 KB as `halfvec`) are stored PLAIN:
 /// with the row header, id and a TOAST pointer for a large payload the row
 /// still fits an 8 KB page.
 const PLAIN_STORAGE_MAX_DIMENSION: usize = 1536;
@@ -99,8 +148,12 @@ const PLAIN_STORAGE_MAX_DIMENSION: usize = 1536;
 /// extra heap row and index entry per vector on every write and a detour
 /// on every read. PLAIN (never compressed or moved) while a vector fits a
 /// page comfortably; MAIN (moved only as a last resort) above that.
-pub(crate) fn create_table(schema: &str, spec: &CollectionSpec) -> String {
-    let storage = if spec.dimension <= PLAIN_STORAGE_MAX_DIMENSION {
+pub(crate) fn create_table(schema: &str, spec: &CollectionSpec, unicode_fold: bool) -> String {
+    let bytes_per_component = match spec.precision {
+        Precision::F32 => 1,
+        Precision::F16 => 2,
+    };
+    let storage = if spec.dimension <= PLAIN_STORAGE_MAX_DIMENSION * bytes_per_component {
         "PLAIN"
     } else {
         "MAIN"
@@ -108,7 +161,8 @@ pub(crate) fn create_table(schema: &str, spec: &CollectionSpec) -> String {
     let mut columns = vec![
         "id uuid PRIMARY KEY".to_owned(),
         format!(
-            "embedding vector({}) STORAGE {storage} NOT NULL",
+            "embedding {}({}) STORAGE {storage} NOT NULL",
+            vector_type(spec.precision),
             spec.dimension
         ),
         "payload jsonb NOT NULL".to_owned(),
@@ -141,6 +195,12 @@ pub(crate) fn create_table(schema: &str, spec: &CollectionSpec) -> String {
             "f{i} {sql_type} GENERATED ALWAYS AS ({expr}) STORED"
         ));
     }
+    if let Some(search) = &spec.text_search {
+        columns.push(format!(
+            "search_text tsvector GENERATED ALWAYS AS ({}) STORED",
+            document_vector(search, unicode_fold)
+        ));
+    }
     format!(
         "CREATE TABLE {} ({})",
         qualified(schema, &spec.name),
@@ -148,11 +208,12 @@ pub(crate) fn create_table(schema: &str, spec: &CollectionSpec) -> String {
     )
 }
 
-/// The vector index (none for `Exact`) and one index per declared field
-/// (b-tree for scalars, GIN for lists).
+/// The vector index (none for `Exact`), one index per declared field
+/// (b-tree for scalars, GIN for lists), and a GIN index on the document's
+/// `tsvector` when the collection declares text search.
 pub(crate) fn create_indexes(schema: &str, spec: &CollectionSpec) -> Vec<String> {
     let table = qualified(schema, &spec.name);
-    let (_, opclass) = operator(spec.metric);
+    let (_, opclass) = operator(spec.metric, spec.precision);
     let mut out = Vec::new();
     match spec.index {
         IndexSpec::Hnsw { m, ef_construction } => out.push(format!(
@@ -166,6 +227,9 @@ pub(crate) fn create_indexes(schema: &str, spec: &CollectionSpec) -> Vec<String>
     for (i, field) in spec.fields.iter().enumerate() {
         let method = if field.kind.is_list() { "gin" } else { "btree" };
         out.push(format!("CREATE INDEX ON {table} USING {method} (f{i})"));
+    }
+    if spec.text_search.is_some() {
+        out.push(format!("CREATE INDEX ON {table} USING gin (search_text)"));
     }
     out
 }

@@ -48,6 +48,7 @@ mod generation;
 mod rows;
 #[macro_use]
 mod sql_filter;
+mod text;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -67,8 +68,9 @@ use crate::knn::{KnnQuery, KnnRows, KnnScan};
 use crate::{map_sqlx, PgDatabase, ReadFrom};
 use ai_data_vector::batch::plan_upsert;
 use ai_data_vector::{
-    validate, Capabilities, CollectionSpec, Error, Filter, IndexSpec, Record, RecordId, Result,
-    SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
+    validate, Capabilities, CollectionSpec, Error, Filter, IndexSpec, KeywordScoring, Precision,
+    Record, RecordId, Result, SearchHit, SearchMode, SearchQuery, Selector, TextAnalyzer,
+    UpsertReport, VectorStore,
 };
 use ddl::{operator, qualified, REGISTRY};
 use sql_filter::translate;
@@ -103,6 +105,10 @@ pub struct PgVectorStore {
     write_parallelism: usize,
     caps: Capabilities,
     specs: RwLock<HashMap<String, Known>>,
+    /// Whether the server has the `pg_c_utf8` collation (PostgreSQL 17+),
+    /// used to fold text search's documents and queries to lower case by
+    /// Unicode rules (see `ddl::folded`).
+    unicode_fold: bool,
 }
 
 /// A collection's spec as this store read it, and the oid of the table it
@@ -132,10 +138,16 @@ impl PgVectorStore {
             schema: schema.to_owned(),
             reads: ReadFrom::Primary,
             write_parallelism: 4,
-            // 2,000: pgvector's limit for indexing `vector`; 1,000: its ef_search maximum.
-            caps: Capabilities::new(2_000, 2_000, 1_000),
+            // 4,000: pgvector's limit for indexing `halfvec` (2,000 for
+            // `vector`); 1,000: its ef_search maximum.
+            caps: Capabilities::new(2_000, 4_000, 1_000)
+                .with_max_indexed_f32_dimension(2_000)
+                .with_precisions([Precision::F32, Precision::F16])
+                .with_text_search(TextAnalyzer::ALL, KeywordScoring::TsRankCd, true),
             specs: RwLock::new(HashMap::new()),
+            unicode_fold: false,
         };
+        let mut store = store;
         let mut tx = store
             .pool()
             .begin()
@@ -153,6 +165,12 @@ impl PgVectorStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| pg(e, "init", schema))?;
+        store.unicode_fold = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'pg_c_utf8')",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| pg(e, "init", schema))?;
         tx.commit().await.map_err(|e| pg(e, "init", schema))?;
         Ok(store)
     }
@@ -295,12 +313,16 @@ impl PgVectorStore {
     async fn explain_search_in(&self, collection: &str, query: &SearchQuery) -> Result<String> {
         let known = self.known(collection).await?;
         validate::query(&known.spec, &self.caps, query)?;
-        let mut plan = SearchPlan::new(&self.schema, &known, query)?;
-        plan.sql = format!("EXPLAIN {}", plan.sql);
-        let rows = plan
-            .explain(self.pool())
-            .await
-            .map_err(|e| pg(e, "explain", collection))?;
+        let rows = if query.mode() == SearchMode::Vector {
+            let mut plan = SearchPlan::new(&self.schema, &known, query)?;
+            plan.sql = format!("EXPLAIN {}", plan.sql);
+            plan.explain(self.pool()).await
+        } else {
+            let mut plan = text::TextPlan::new(&self.schema, &known, query, self.unicode_fold)?;
+            plan.sql = format!("EXPLAIN {}", plan.sql);
+            explain_once(self.pool(), &plan.scan, &plan).await
+        }
+        .map_err(|e| pg(e, "explain", collection))?;
         let lines = rows
             .iter()
             .map(|row| row.try_get::<String, _>(0))
@@ -406,7 +428,7 @@ impl PgVectorStore {
                 .map_err(|e| e.with_store(Store::Postgres).with_target(name))?;
             return Ok(false);
         }
-        let mut statements = vec![ddl::create_table(&self.schema, spec)];
+        let mut statements = vec![ddl::create_table(&self.schema, spec, self.unicode_fold)];
         statements.extend(ddl::create_indexes(&self.schema, spec));
         for statement in &statements {
             sqlx::query(statement)
@@ -475,11 +497,12 @@ impl PgVectorStore {
         // columns (binary-encoded vectors), never a row at a time.
         let sql = format!(
             "INSERT INTO {} (id, embedding, payload, payload_text) \
-             SELECT id, embedding, payload_text::jsonb, payload_text \
+             SELECT id, embedding::{}, payload_text::jsonb, payload_text \
              FROM UNNEST($1::uuid[], $2::vector[], $3::text[]) AS u(id, embedding, payload_text) \
              ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, \
              payload = EXCLUDED.payload, payload_text = EXCLUDED.payload_text",
-            self.table(collection)
+            self.table(collection),
+            ddl::vector_type(spec.precision)
         );
         // Chunks go over up to `write_parallelism` pooled connections at
         // once: one statement stream is bound by one server backend. Each
@@ -495,6 +518,7 @@ impl PgVectorStore {
                 .map(|records| {
                     let write = ChunkWrite {
                         records,
+                        precision: spec.precision,
                         pool: self.pool(),
                         table: &table,
                         upsert_sql: &sql,
@@ -518,13 +542,14 @@ impl PgVectorStore {
         ids: &[RecordId],
         reads: ReadFrom,
     ) -> Result<Vec<Record>> {
-        let _spec = self.spec(collection).await?;
+        let spec = self.spec(collection).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let uuids: Vec<Uuid> = ids.iter().map(|id| *id.as_uuid()).collect();
         let sql = format!(
-            "SELECT id, embedding, {} FROM {} WHERE id = ANY($1)",
+            "SELECT id, {}, {} FROM {} WHERE id = ANY($1)",
+            ddl::embedding_column(spec.precision),
             rows::PAYLOAD,
             self.table(collection)
         );
@@ -642,6 +667,22 @@ impl PgVectorStore {
     ) -> Result<Vec<SearchHit>> {
         let known = self.known(collection).await?;
         validate::query(&known.spec, &self.caps, query)?;
+        if query.mode() != SearchMode::Vector {
+            let plan = text::TextPlan::new(&self.schema, &known, query, self.unicode_fold)?;
+            let rows = self
+                .db
+                .read(reads, |pool| {
+                    let plan = &plan;
+                    async move {
+                        plan.scan
+                            .run(&pool, plan)
+                            .await
+                            .map_err(|e| pg(e, "search", collection))
+                    }
+                })
+                .await?;
+            return finish_scored(rows, query, collection);
+        }
         let plan = SearchPlan::new(&self.schema, &known, query)?;
         let hits = self
             .db
@@ -746,6 +787,7 @@ impl VectorStore for PgVectorStore {
 /// `INSERT ... SELECT FROM UNNEST ... ON CONFLICT DO UPDATE` instead.
 struct ChunkWrite<'a> {
     records: &'a [&'a Record],
+    precision: Precision,
     pool: &'a PgPool,
     table: &'a str,
     upsert_sql: &'a str,
@@ -755,7 +797,7 @@ struct ChunkWrite<'a> {
 impl ChunkWrite<'_> {
     async fn run(self) -> Result<()> {
         let err = |e| pg(e, "upsert", self.collection);
-        let data = copy::encode(self.records)?;
+        let data = copy::encode(self.records, self.precision)?;
         let mut tx = self.pool.begin().await.map_err(err)?;
         let copied = async {
             let statement = format!(
@@ -814,14 +856,17 @@ struct SearchPlan {
 impl SearchPlan {
     fn new(schema: &str, known: &Known, query: &SearchQuery) -> Result<Self> {
         let spec = &known.spec;
-        let (op, _) = operator(spec.metric);
-        let mut columns = format!("id, (embedding {op} $1)::float8 AS distance");
+        let (op, _) = operator(spec.metric, spec.precision);
+        // The query vector as the column's type, so the index serves it.
+        let op = format!("{op} $1::{}", ddl::vector_type(spec.precision));
+        let mut columns = format!("id, (embedding {op})::float8 AS distance");
         if query.include_payload {
             columns.push_str(", ");
             columns.push_str(rows::PAYLOAD);
         }
         if query.include_vector {
-            columns.push_str(", embedding");
+            columns.push_str(", ");
+            columns.push_str(ddl::embedding_column(spec.precision));
         }
         // The guard ($3, evaluated once per statement): the operator and
         // the filter's columns are the cached spec's.
@@ -850,7 +895,7 @@ impl SearchPlan {
         // whether the index ran dry (see `KnnQuery::found`).
         let ties = if spec.index.is_exact() { ", id" } else { "" };
         let inner = format!(
-            "SELECT {columns} FROM {table}{condition} ORDER BY embedding {op} $1{ties} LIMIT $2"
+            "SELECT {columns} FROM {table}{condition} ORDER BY embedding {op}{ties} LIMIT $2"
         );
         let sql = if scan.candidates() > query.k {
             format!(
@@ -874,12 +919,21 @@ impl SearchPlan {
 
     /// The plan's rows once, with the scan's settings (for `EXPLAIN`).
     async fn explain(&self, pool: &PgPool) -> RowsResult {
-        let mut tx = pool.begin().await?;
-        self.scan.apply(&mut tx).await?;
-        let rows = self.fetch(&mut tx).await?;
-        tx.commit().await?;
-        Ok(rows)
+        explain_once(pool, &self.scan, self).await
     }
+}
+
+/// `query`'s rows once, with `scan`'s settings, in a transaction.
+async fn explain_once<Q: KnnQuery<Row = sqlx::postgres::PgRow>>(
+    pool: &PgPool,
+    scan: &KnnScan,
+    query: &Q,
+) -> RowsResult {
+    let mut tx = pool.begin().await?;
+    scan.apply(&mut tx).await?;
+    let rows = query.fetch(&mut tx).await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 impl KnnQuery for SearchPlan {
@@ -952,6 +1006,7 @@ fn finish(
         hits.push(SearchHit {
             id: RecordId::from_uuid(id),
             distance,
+            score: None,
             payload,
             vector,
         });
@@ -961,5 +1016,48 @@ fn finish(
             .total_cmp(&b.distance)
             .then_with(|| a.id.cmp(&b.id))
     });
+    Ok(hits)
+}
+
+/// Keyword and hybrid rows to hits, in the statement's order (fused or
+/// keyword score descending, then id): the score, and the distance to the
+/// query vector (`NaN` for a keyword search, which has none).
+fn finish_scored(
+    rows: Vec<sqlx::postgres::PgRow>,
+    query: &SearchQuery,
+    collection: &str,
+) -> Result<Vec<SearchHit>> {
+    let read = rows::Reader {
+        operation: "search",
+        collection,
+    };
+    let mut hits = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = read.id(&row)?;
+        let distance = row
+            .try_get::<Option<f64>, _>("distance")
+            .map_err(|e| pg(e, "search", collection))?
+            .map_or(f32::NAN, |d| d as f32);
+        let score = row
+            .try_get::<f64, _>("score")
+            .map_err(|e| pg(e, "search", collection))? as f32;
+        let payload = if query.include_payload {
+            Some(read.payload(id, &row)?)
+        } else {
+            None
+        };
+        let vector = if query.include_vector {
+            Some(read.vector(id, &row)?)
+        } else {
+            None
+        };
+        hits.push(SearchHit {
+            id: RecordId::from_uuid(id),
+            distance,
+            score: Some(score),
+            payload,
+            vector,
+        });
+    }
     Ok(hits)
 }

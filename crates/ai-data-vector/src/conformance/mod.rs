@@ -68,8 +68,7 @@ pub use payloads::{
 pub use search::{filtered_search_returns_k, search_matches_reference};
 pub use selective::selective_filter_returns_k;
 pub use text::{
-    hybrid_fuses_both_arms, keyword_search_matches_oracle, MIN_KEYWORD_OVERLAP, OVERLAP_K,
-    SCORE_TOLERANCE,
+    hybrid_fuses_both_arms, keyword_search_matches_oracle, MIN_KEYWORD_OVERLAP, SCORE_TOLERANCE,
 };
 pub use ties::ties_break_by_id;
 pub use timestamps::timestamps_compare_at_microseconds;

@@ -9,8 +9,12 @@
 //!   scores tie). PostgreSQL's `ts_rank_cd` ([`KeywordScoring::TsRankCd`]) is
 //!   another score (cover density: proximity of the matched terms, no idf,
 //!   no document-length normalisation by default), so there the suite checks
-//!   that the set of matching records equals the oracle's, and that the top
-//!   [`OVERLAP_K`] overlap the oracle's in at least [`MIN_KEYWORD_OVERLAP`].
+//!   that the set of matching records equals the oracle's, and that the
+//!   first half of its ranking shares at least [`MIN_KEYWORD_OVERLAP`] of
+//!   its records with the first half of BM25's (the top few alone can
+//!   differ completely: for a query matching most records, `ts_rank_cd`
+//!   favours long documents with many matches, BM25 short ones with rare
+//!   terms).
 //! - **Fusion**: given the backend's own two arm rankings (its vector search
 //!   and its keyword search with the same filter and depth), its hybrid
 //!   search returns exactly [`fuse`] of them: the identical fused order on
@@ -31,10 +35,9 @@ use crate::{
 
 /// Largest accepted relative difference between a backend's BM25 score and the oracle's.
 pub const SCORE_TOLERANCE: f32 = 1e-3;
-/// Keyword hits compared by overlap where scoring differs from BM25.
-pub const OVERLAP_K: usize = 5;
-/// Smallest accepted overlap@[`OVERLAP_K`] of a `ts_rank_cd` ranking with BM25's.
-pub const MIN_KEYWORD_OVERLAP: f64 = 0.6;
+/// Smallest accepted overlap of a `ts_rank_cd` ranking's better half (the
+/// first half of the matching records) with BM25's.
+pub const MIN_KEYWORD_OVERLAP: f64 = 0.5;
 
 const DIM: usize = 8;
 
@@ -215,12 +218,15 @@ pub async fn keyword_search_matches_oracle(store: &dyn VectorStore, name_prefix:
                     let want_set: HashSet<RecordId> = ids(&want).into_iter().collect();
                     let got_set: HashSet<RecordId> = ids(&got).into_iter().collect();
                     assert_eq!(got_set, want_set, "conformance: {what}: matching records differ from the oracle's");
-                    let top = |h: &[SearchHit]| h.iter().take(OVERLAP_K).map(|h| h.id).collect::<HashSet<_>>();
-                    let shared = top(&want).intersection(&top(&got)).count();
-                    let overlap = shared as f64 / OVERLAP_K.min(want.len()) as f64;
+                    // The better half of the matches by BM25 and by this
+                    // backend's score mostly agree.
+                    let half = want.len().div_ceil(2);
+                    let top = |h: &[SearchHit]| h.iter().take(half).map(|h| h.id).collect::<HashSet<_>>();
+                    let overlap = top(&want).intersection(&top(&got)).count() as f64 / half as f64;
+                    // (A handful of matches is covered by the set equality.)
                     assert!(
-                        overlap >= MIN_KEYWORD_OVERLAP,
-                        "conformance: {what}: overlap@{OVERLAP_K} with BM25 is {overlap:.2}, below {MIN_KEYWORD_OVERLAP}"
+                        want.len() < 6 || overlap >= MIN_KEYWORD_OVERLAP,
+                        "conformance: {what}: overlap@{half} (half the matches) with BM25 is {overlap:.2}, below {MIN_KEYWORD_OVERLAP}"
                     );
                 }
             }
