@@ -10,7 +10,9 @@
 //!    each document with a deterministic stand-in model, and copy them into
 //!    Weaviate (the in-process contract fake unless `AI_DATA_WEAVIATE_URL` is set);
 //! 5. search, through a Redis cache in front of the vector store;
-//! 6. ship the tour's logs to MongoDB and count them by level.
+//! 6. hybrid search (keyword + vector, reciprocal rank fusion) on pgvector
+//!    and on Weaviate through the same trait;
+//! 7. ship the tour's logs to MongoDB and count them by level.
 //!
 //! `cargo run --example platform_tour --features platform,pg,mongo,vector,weaviate,redis,kafka`
 
@@ -27,7 +29,8 @@ use ai_data::platform::pg::{ModelRepo, NewModel, NewModelVersion, NewUser, UserR
 use ai_data::platform::LogLevel;
 use ai_data::redis::CachedVectorStore;
 use ai_data::vector::{
-    CollectionSpec, FieldKind, Filter, Metric, Record, RecordId, SearchQuery, VectorStore,
+    CollectionSpec, FieldKind, Filter, Metric, Record, RecordId, SearchQuery, TextAnalyzer,
+    TextQuery, VectorStore,
 };
 use ai_data::{Platform, PlatformOptions};
 
@@ -208,6 +211,9 @@ async fn main() -> Result<()> {
     let collection = format!("tour_{run}");
     let spec = CollectionSpec::new(&collection, DIM, Metric::Cosine)
         .with_field("dataset", FieldKind::Text)
+        .with_field("text", FieldKind::Text)
+        // `simple`: the analyzer both pgvector and Weaviate offer.
+        .with_text_search(["text"], TextAnalyzer::Simple)
         .with_embedding_model("tour-hashing-384");
     store.ensure_collection(&spec).await?;
     let seen = Arc::new(Mutex::new(HashSet::new()));
@@ -320,7 +326,36 @@ async fn main() -> Result<()> {
         format!("cache hits {} misses {}", stats.hits, stats.misses),
     ));
 
-    let t = step(6, "ship logs (MongoDB)");
+    let t = step(
+        6,
+        "hybrid search: keyword + vector, fused (pgvector, Weaviate)",
+    );
+    let hybrid = SearchQuery::new(embed("graph index for nearest neighbours"), 3)
+        .with_text(TextQuery::new("HNSW index"))
+        .with_filter(Filter::eq("dataset", format!("tour-{run}")));
+    for (name, backend) in [
+        ("pgvector", store.as_ref() as &dyn VectorStore),
+        ("weaviate", weaviate as &dyn VectorStore),
+    ] {
+        let hits = backend.search(&collection, &hybrid).await?;
+        println!("      {name}:");
+        for hit in &hits {
+            let doc = hit
+                .payload
+                .as_ref()
+                .and_then(|p| p.get("doc"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("?");
+            println!(
+                "        fused {:.4}  distance {:.4}  {doc}",
+                hit.score.unwrap_or_default(),
+                hit.distance
+            );
+        }
+    }
+    println!("      in {:.2?}", t.elapsed());
+
+    let t = step(7, "ship logs (MongoDB)");
     logs.push(SystemLog::new(
         LogLevel::Warn,
         "tour",

@@ -55,8 +55,12 @@ async fn both_arms_of_a_hybrid_search_use_their_indexes_at_10k_rows() {
         .await
         .expect("analyze");
 
-    let query = SearchQuery::new(uniform_vector(77, dim), 10).with_text(TextQuery::new("neural networks"));
-    for q in [query.clone(), query.clone().with_filter(Filter::eq("lang", "en"))] {
+    let query =
+        SearchQuery::new(uniform_vector(77, dim), 10).with_text(TextQuery::new("neural networks"));
+    for q in [
+        query.clone(),
+        query.clone().with_filter(Filter::eq("lang", "en")),
+    ] {
         let plan = store.explain_search("docs", &q).await.expect("explain");
         assert!(
             plan.contains("Index Scan using docs_embedding_idx"),
@@ -71,10 +75,23 @@ async fn both_arms_of_a_hybrid_search_use_their_indexes_at_10k_rows() {
         assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
     }
     let keyword = SearchQuery::keyword("neural", 200);
-    let plan = store.explain_search("docs", &keyword).await.expect("explain");
-    assert!(plan.contains("Bitmap Index Scan on docs_search_text_idx"), "keyword plan:\n{plan}");
-    let hits = store.search("docs", &keyword).await.expect("keyword search");
-    assert_eq!(hits.len(), 10_000_usize.div_ceil(97), "every record with the rare term");
+    let plan = store
+        .explain_search("docs", &keyword)
+        .await
+        .expect("explain");
+    assert!(
+        plan.contains("Bitmap Index Scan on docs_search_text_idx"),
+        "keyword plan:\n{plan}"
+    );
+    let hits = store
+        .search("docs", &keyword)
+        .await
+        .expect("keyword search");
+    assert_eq!(
+        hits.len(),
+        10_000_usize.div_ceil(97),
+        "every record with the rare term"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,11 +101,17 @@ async fn halfvec_stores_and_indexes_2048_dimensions() {
     };
     half_precision_recall(&store, "pg", 2048, IndexSpec::default()).await;
     let f32_spec = CollectionSpec::new("too_wide", 2048, Metric::Cosine);
-    let err = store.ensure_collection(&f32_spec).await.expect_err("f32 2048-d hnsw");
+    let err = store
+        .ensure_collection(&f32_spec)
+        .await
+        .expect_err("f32 2048-d hnsw");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.message().contains("F16"), "{err}");
     let exact = f32_spec.with_index(IndexSpec::Exact);
-    assert!(store.ensure_collection(&exact).await.expect("exact f32 2048-d"));
+    assert!(store
+        .ensure_collection(&exact)
+        .await
+        .expect("exact f32 2048-d"));
     let wider = CollectionSpec::new("wider", 4001, Metric::Cosine).with_precision(Precision::F16);
     let err = store.ensure_collection(&wider).await.expect_err("4001-d");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);

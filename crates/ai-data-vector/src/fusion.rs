@@ -100,10 +100,17 @@ pub fn fuse(
                 }
             }
             Fusion::RelativeScore => {
-                let max = arm.iter().map(|(_, s)| *s).fold(f64::NEG_INFINITY, f64::max);
+                let max = arm
+                    .iter()
+                    .map(|(_, s)| *s)
+                    .fold(f64::NEG_INFINITY, f64::max);
                 let min = arm.iter().map(|(_, s)| *s).fold(f64::INFINITY, f64::min);
                 for (id, s) in arm {
-                    let norm = if max > min { (s - min) / (max - min) } else { 1.0 };
+                    let norm = if max > min {
+                        (s - min) / (max - min)
+                    } else {
+                        1.0
+                    };
                     *fused.entry(*id).or_default() += weight * norm;
                 }
             }

@@ -66,13 +66,13 @@ pub use collection::{
 };
 pub use executed::ExecutedStore;
 pub use filter::{Filter, FilterOp};
+pub use fusion::Fusion;
 pub use id::RecordId;
 pub use memory::MemoryStore;
-pub use fusion::Fusion;
 pub use query::{
     AccuracyHint, RecordFailure, SearchHit, SearchMode, SearchQuery, Selector, TextQuery,
     UpsertReport,
 };
-pub use text::{TextAnalyzer, TextSearch};
 pub use store::{VectorStore, VectorStoreExt};
+pub use text::{TextAnalyzer, TextSearch};
 pub use typed::{Collection, TypedHit, TypedRecord};

@@ -189,7 +189,10 @@ impl SearchQuery {
     /// What this query asks for. Text that is empty or only whitespace does
     /// not count: with a vector that is a pure vector search.
     pub fn mode(&self) -> SearchMode {
-        let has_text = self.text.as_ref().is_some_and(|t| !t.text.trim().is_empty());
+        let has_text = self
+            .text
+            .as_ref()
+            .is_some_and(|t| !t.text.trim().is_empty());
         match (self.vector.is_empty(), has_text) {
             (false, true) => SearchMode::Hybrid,
             (true, true) => SearchMode::Keyword,

@@ -328,7 +328,9 @@ fn text_query(spec: &CollectionSpec, caps: &Capabilities, query: &SearchQuery) -
     }
     if let Fusion::Ranked { k } = text.fusion {
         if k == 0 {
-            return Err(Error::invalid_input("the rank constant k must be at least 1"));
+            return Err(Error::invalid_input(
+                "the rank constant k must be at least 1",
+            ));
         }
         if k != Fusion::DEFAULT_RANK_CONSTANT && !caps.any_rank_constant {
             return Err(Error::unsupported(format!(

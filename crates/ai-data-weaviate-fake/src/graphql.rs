@@ -1,5 +1,6 @@
-//! `POST /v1/graphql`: the `Get` (with `limit`, `nearVector`, `where`,
-//! properties and `_additional { id distance vector certainty }`) and
+//! `POST /v1/graphql`: the `Get` (with `limit`, `nearVector`, `bm25`,
+//! `hybrid` (see [`crate::keyword`]), `where`, properties and
+//! `_additional { id distance vector certainty score }`) and
 //! `Aggregate` (`meta { count }`) subset, answered like Weaviate: always
 //! HTTP 200, failures as `errors` (validation errors without `data`,
 //! resolver errors with the class set to `null`).
@@ -11,6 +12,7 @@ use graphql_parser::Pos;
 use serde_json::{json, Map, Value as Json};
 
 use crate::cond::{self, Cond, Kind, Op};
+use crate::keyword::{self, KeywordPlan};
 use crate::state::{Class, State};
 use crate::Settings;
 
@@ -129,6 +131,7 @@ struct Plan<'a> {
     properties: Vec<String>,
     additional: Vec<String>,
     count: bool,
+    keyword: Option<KeywordPlan>,
 }
 
 fn plan<'a>(state: &'a State, kind: &str, field: &Field<'_, String>) -> Result<Plan<'a>, GqlError> {
@@ -156,6 +159,7 @@ fn plan<'a>(state: &'a State, kind: &str, field: &Field<'_, String>) -> Result<P
         properties: Vec::new(),
         additional: Vec::new(),
         count: false,
+        keyword: None,
     };
     for (name, value) in &field.arguments {
         let unknown = || {
@@ -174,6 +178,9 @@ fn plan<'a>(state: &'a State, kind: &str, field: &Field<'_, String>) -> Result<P
                 })?);
             }
             ("Get", "nearVector") => near_vector(&mut plan, value, field.position)?,
+            ("Get", kind @ ("bm25" | "hybrid")) => {
+                plan.keyword = Some(keyword_arg(kind, value, field.position)?);
+            }
             (_, "where") => {
                 plan.filter = Some(where_cond(value, field.position)?);
             }
@@ -200,6 +207,8 @@ fn plan<'a>(state: &'a State, kind: &str, field: &Field<'_, String>) -> Result<P
                         "certainty",
                         "creationTimeUnix",
                         "lastUpdateTimeUnix",
+                        "score",
+                        "explainScore",
                     ];
                     if !known.contains(&extra.name.as_str()) {
                         return Err(GqlError::at(
@@ -316,6 +325,56 @@ fn near_vector(plan: &mut Plan<'_>, value: &Gql<'_>, pos: Pos) -> Result<(), Gql
     Ok(())
 }
 
+/// A `bm25` or `hybrid` argument.
+fn keyword_arg(kind: &str, value: &Gql<'_>, pos: Pos) -> Result<KeywordPlan, GqlError> {
+    let Value::Object(map) = value else {
+        return Err(GqlError::at(
+            pos,
+            format!("Argument \"{kind}\" has invalid value: expected an object"),
+        ));
+    };
+    let mut plan = KeywordPlan {
+        query: String::new(),
+        properties: Vec::new(),
+        hybrid: (kind == "hybrid").then(|| (None, 0.75, "rankedFusion".to_owned())),
+    };
+    for (key, item) in map {
+        match (key.as_str(), item, plan.hybrid.as_mut()) {
+            ("query", Value::String(q), _) => plan.query = q.clone(),
+            ("properties", Value::List(items), _) => {
+                for p in items {
+                    let Value::String(p) = p else {
+                        return Err(GqlError::at(
+                            pos,
+                            format!("{kind}.properties must be a list of strings"),
+                        ));
+                    };
+                    plan.properties.push(p.clone());
+                }
+            }
+            ("alpha", v, Some(h)) => {
+                h.1 = float(v).ok_or_else(|| GqlError::at(pos, "hybrid.alpha must be a Float"))?;
+            }
+            ("vector", Value::List(items), Some(h)) => {
+                let vector = items
+                    .iter()
+                    .map(|x| float(x).map(|x| x as f32))
+                    .collect::<Option<Vec<f32>>>()
+                    .ok_or_else(|| GqlError::at(pos, "hybrid.vector must be a list of floats"))?;
+                h.0 = Some(vector);
+            }
+            ("fusionType", Value::Enum(f), Some(h)) => h.2 = f.clone(),
+            (other, _, _) => {
+                return Err(GqlError::at(
+                    pos,
+                    format!("In field \"{other}\": Unknown field."),
+                ))
+            }
+        }
+    }
+    Ok(plan)
+}
+
 /// A GraphQL `where` argument as a [`Cond`].
 fn where_cond(value: &Gql<'_>, pos: Pos) -> Result<Cond, GqlError> {
     let Value::Object(map) = value else {
@@ -428,6 +487,44 @@ fn run(state: &State, settings: &Settings, kind: &str, plan: &Plan<'_>) -> Resul
         return Err(format!(
             "query maximum results exceeded: limit {limit} is above QUERY_MAXIMUM_RESULTS {}",
             settings.query_maximum_results
+        ));
+    }
+    if let Some(keyword_plan) = &plan.keyword {
+        if plan.vector.is_some() {
+            return Err("nearVector cannot be combined with bm25 or hybrid".into());
+        }
+        let hits = keyword::run(
+            state,
+            plan.class,
+            keyword_plan,
+            plan.filter.as_ref(),
+            limit as usize,
+            settings.version,
+        )?;
+        return Ok(Json::Array(
+            hits.into_iter()
+                .map(|(obj, score)| {
+                    let mut out = Map::new();
+                    for prop in &plan.properties {
+                        out.insert(
+                            prop.clone(),
+                            obj.props.get(prop).cloned().unwrap_or(Json::Null),
+                        );
+                    }
+                    let mut extra = Map::new();
+                    for name in &plan.additional {
+                        let value = match name.as_str() {
+                            "id" => json!(obj.id.to_string()),
+                            "score" => keyword::score_json(score),
+                            "vector" => obj.vector.as_ref().map_or(Json::Null, |v| json!(v)),
+                            _ => Json::Null,
+                        };
+                        extra.insert(name.clone(), value);
+                    }
+                    out.insert("_additional".into(), Json::Object(extra));
+                    Json::Object(out)
+                })
+                .collect(),
         ));
     }
     let cosine = plan.class.distance == crate::state::Distance::Cosine;

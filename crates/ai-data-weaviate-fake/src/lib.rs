@@ -49,6 +49,7 @@ mod cond;
 mod graphql;
 mod grpc;
 mod http;
+mod keyword;
 pub mod openapi;
 mod schema;
 mod state;

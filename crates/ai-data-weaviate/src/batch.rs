@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{Map, Value as Json};
 
 use super::client::BatchObject;
-use super::schema::{Layout, PAYLOAD_PROP, VECTOR_PROP};
+use super::schema::{Layout, PAYLOAD_PROP, SEARCH_PROP, VECTOR_PROP};
 use super::values::{fits, stored};
 use ai_data_vector::{wire, Error, ErrorKind, Payload, Record, RecordId, Result};
 
@@ -34,6 +34,12 @@ pub(crate) fn object<'a>(layout: &'a Layout, record: &'a Record) -> BatchObject<
                 properties.insert(mirror.prop.clone(), value.clone());
             }
         }
+    }
+    if let Some(search) = &layout.spec.text_search {
+        properties.insert(
+            SEARCH_PROP.into(),
+            Json::String(search.document(&record.payload)),
+        );
     }
     // A Payload always serialises.
     let payload = serde_json::to_string(&record.payload).unwrap_or_default();

@@ -38,6 +38,7 @@ pub mod filter;
 pub mod graphql;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+pub mod keyword;
 #[cfg(feature = "grpc")]
 pub mod proto;
 pub mod schema;

@@ -13,6 +13,9 @@
 //!   any keys and nesting;
 //! - `_vector` (cosine collections only): the vector as base64 `f32` bytes,
 //!   because Weaviate normalises cosine vectors on import;
+//! - `_search` (collections with text search only): the document keyword
+//!   and hybrid search read (`tokenization: word`, the `simple` analyzer),
+//!   with the class's BM25 at `k1 = 1.2`, `b = 0.75` and no stop words;
 //! - `_n_<field>` for list fields: the list's length, so an empty list is
 //!   not null (Weaviate's null index treats empty arrays and strings as null);
 //! - the [`CollectionSpec`] as JSON at the end of the class description
@@ -28,6 +31,9 @@ use ai_data_vector::{CollectionSpec, Error, ErrorKind, FieldKind, IndexSpec, Met
 pub const SPEC_MARKER: &str = "ai-data-vector-spec:";
 /// The property holding the payload as JSON text.
 pub const PAYLOAD_PROP: &str = "_payload";
+/// The property holding a text-search collection's document (its
+/// searchable fields joined by a space), `word`-tokenized for `bm25`.
+pub const SEARCH_PROP: &str = "_search";
 /// The property holding the original vector of a cosine collection.
 pub const VECTOR_PROP: &str = "_vector";
 /// Prefix of the list-length properties.
@@ -336,6 +342,15 @@ pub fn class_for(spec: &CollectionSpec, options: &ClassOptions) -> Result<ClassD
     payload.index_searchable = Some(false);
     payload.module_config = skip.clone();
     properties.push(payload);
+    if spec.text_search.is_some() {
+        let mut search = PropertyDef::new(SEARCH_PROP, "text")
+            .with_description("the text keyword search reads")
+            .with_tokenization("word");
+        search.index_filterable = Some(false);
+        search.index_searchable = Some(true);
+        search.module_config = skip.clone();
+        properties.push(search);
+    }
     if spec.metric == Metric::Cosine {
         let mut vector = PropertyDef::new(VECTOR_PROP, "blob")
             .with_description("the vector as written (Weaviate normalises cosine vectors)");
@@ -349,7 +364,13 @@ pub fn class_for(spec: &CollectionSpec, options: &ClassOptions) -> Result<ClassD
         vectorizer: Some(options.vectorizer.clone().unwrap_or_else(|| "none".into())),
         vector_index_type: Some(index_type.into()),
         vector_index_config: Some(index_config),
-        inverted_index_config: Some(json!({"indexNullState": true})),
+        // BM25 as `ai_data_vector::text::Bm25` defines it: Weaviate's
+        // default parameters, and no stop words (the `simple` analyzer).
+        inverted_index_config: Some(json!({
+            "indexNullState": true,
+            "bm25": {"k1": 1.2, "b": 0.75},
+            "stopwords": {"preset": "none"},
+        })),
         module_config: options.module_config.clone(),
         properties,
     })

@@ -14,12 +14,14 @@ use super::batch::{self, ReadObject};
 use super::client::{observe, WeaviateClient};
 use super::filter::{translate, Where};
 use super::graphql::{self, Additional, GetQuery};
-use super::schema::{self, ClassOptions, Layout, PAYLOAD_PROP, VECTOR_PROP};
+use super::keyword::{score_of, HybridArgs, KeywordGet};
+use super::schema::{self, ClassOptions, Layout, PAYLOAD_PROP, SEARCH_PROP, VECTOR_PROP};
 use super::{ServerVersion, WeaviateConfig};
 use ai_data_vector::batch::plan_upsert;
 use ai_data_vector::{
-    validate, Capabilities, CollectionSpec, Error, FilterOp, IndexKind, Metric, Record, RecordId,
-    Result, SearchHit, SearchQuery, Selector, UpsertReport, VectorStore,
+    validate, Capabilities, CollectionSpec, Error, FilterOp, IndexKind, KeywordScoring, Metric,
+    Record, RecordId, Result, SearchHit, SearchMode, SearchQuery, Selector, TextAnalyzer,
+    UpsertReport, VectorStore,
 };
 
 /// Largest vector dimension accepted.
@@ -37,6 +39,9 @@ pub struct SearchCounts {
     pub graphql: u64,
     /// Searches sent as gRPC `Search`.
     pub grpc: u64,
+    /// Keyword and hybrid searches (GraphQL `bm25` / `hybrid`; not counted
+    /// in `graphql`).
+    pub keyword: u64,
 }
 
 /// Vector search on Weaviate 1.22+.
@@ -50,8 +55,13 @@ pub struct SearchCounts {
 ///   offered from 1.24 (where `NotEqual` became a complement), the `flat`
 ///   (exact) index from 1.23; IVFFlat never.
 /// - **Searches** use gRPC when built with feature `grpc`, the server has
-///   it and the call can be expressed there, else GraphQL; gets and counts
-///   use GraphQL, writes REST.
+///   it and the call can be expressed there, else GraphQL; keyword and
+///   hybrid searches use GraphQL (`bm25`, `hybrid`: see [`crate::keyword`]);
+///   gets and counts use GraphQL, writes REST.
+/// - **Text search** (the `simple` analyzer only: Weaviate does not stem)
+///   keeps the document in a `word`-tokenized `_search` property, scored
+///   by the server's BM25 (`k1 = 1.2`, `b = 0.75`, no stop words), fused by
+///   its `rankedFusion` (`k = 60` only) or `relativeScoreFusion`.
 /// - **Observed**: each call is one [`ai_data_core::observe::Operation`]
 ///   (store `weaviate`) named after the trait method (`search`, `upsert`,
 ///   ...; `connect` for [`WeaviateStore::connect`], `ensure_collection` for
@@ -82,6 +92,7 @@ pub struct WeaviateStore {
     grpc_down: AtomicBool,
     graphql_searches: AtomicU64,
     grpc_searches: AtomicU64,
+    keyword_searches: AtomicU64,
 }
 
 impl fmt::Debug for WeaviateStore {
@@ -126,7 +137,10 @@ impl WeaviateStore {
         // id), and returns only k objects: see `VectorStore::search`.
         let mut caps = Capabilities::new(config.batch_size, MAX_DIMENSION, MAX_K)
             .with_metrics(Metric::ALL)
-            .with_ties_by_id(false);
+            .with_ties_by_id(false)
+            // `word` tokenization without stop words is the `simple`
+            // analyzer; Weaviate has no stemming, so no `english`.
+            .with_text_search([TextAnalyzer::Simple], KeywordScoring::Bm25, false);
         caps = if version.has_flat_index() {
             caps.with_index_kinds([IndexKind::Hnsw, IndexKind::Exact])
         } else {
@@ -148,6 +162,7 @@ impl WeaviateStore {
             grpc_down: AtomicBool::new(false),
             graphql_searches: AtomicU64::new(0),
             grpc_searches: AtomicU64::new(0),
+            keyword_searches: AtomicU64::new(0),
         })
     }
 
@@ -174,6 +189,7 @@ impl WeaviateStore {
         SearchCounts {
             graphql: self.graphql_searches.load(Ordering::Relaxed),
             grpc: self.grpc_searches.load(Ordering::Relaxed),
+            keyword: self.keyword_searches.load(Ordering::Relaxed),
         }
     }
 
@@ -566,10 +582,87 @@ impl WeaviateStore {
         graphql::aggregate_count(&data, &layout.class)
     }
 
+    /// A keyword (`bm25`) or hybrid (`hybrid`) search over GraphQL: each
+    /// arm ranked to the query's arm depth, fused by the server, re-sorted
+    /// by score then id and cut to `k`; a hybrid hit's distance computed
+    /// from its stored vector.
+    async fn search_text(
+        &self,
+        collection: &str,
+        layout: &Layout,
+        query: &SearchQuery,
+        filter: Option<&Where>,
+    ) -> Result<Vec<SearchHit>> {
+        let metric = layout.spec.metric;
+        let hybrid = query.mode() == SearchMode::Hybrid;
+        let text = query.text.as_ref().map_or("", |t| t.text.as_str());
+        let args = query.text.as_ref().filter(|_| hybrid).map(|t| HybridArgs {
+            vector: &query.vector,
+            alpha: t.alpha,
+            fusion: t.fusion,
+        });
+        let want_vector = hybrid || query.include_vector;
+        let blob = want_vector && layout.vector_blob;
+        let mut properties: Vec<&str> = vec![PAYLOAD_PROP];
+        if blob {
+            properties.push(VECTOR_PROP);
+        }
+        let get = KeywordGet {
+            class: &layout.class,
+            limit: query.arm_depth(),
+            text,
+            property: SEARCH_PROP,
+            hybrid: args,
+            filter,
+            properties: &properties,
+            vector: want_vector && !blob,
+        }
+        .to_query()?;
+        self.keyword_searches.fetch_add(1, Ordering::Relaxed);
+        let data = self.graphql(collection, &layout.class, &get).await?;
+        let mut hits = Vec::new();
+        for object in &graphql::get_objects(&data, &layout.class)? {
+            let read = batch::read_object(object, query.include_payload, want_vector)?;
+            let distance = match (&read.vector, hybrid) {
+                (Some(v), true) => ai_data_vector::distance::distance(metric, &query.vector, v),
+                _ => f32::NAN,
+            };
+            hits.push(SearchHit {
+                id: read.id,
+                distance,
+                score: Some(score_of(object)?),
+                payload: read.payload,
+                vector: if query.include_vector {
+                    read.vector
+                } else {
+                    None
+                },
+            });
+        }
+        hits.sort_by(|a, b| {
+            b.score
+                .unwrap_or_default()
+                .total_cmp(&a.score.unwrap_or_default())
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        hits.truncate(query.k);
+        Ok(hits)
+    }
+
     async fn search_in(&self, collection: &str, query: &SearchQuery) -> Result<Vec<SearchHit>> {
         let layout = self.layout(collection, false).await?;
         validate::query(&layout.spec, &self.caps, query)?;
         let metric = layout.spec.metric;
+        if query.mode() != SearchMode::Vector {
+            let filter = query
+                .filter
+                .as_ref()
+                .map(|f| translate(&layout, f))
+                .transpose()?;
+            return self
+                .search_text(collection, &layout, query, filter.as_ref())
+                .await;
+        }
         let filter = query
             .filter
             .as_ref()
@@ -600,6 +693,7 @@ impl WeaviateStore {
             .map(|o| SearchHit {
                 id: o.id,
                 distance: to_distance(metric, o.distance.unwrap_or(f32::NAN)),
+                score: None,
                 payload: o.payload,
                 vector: o.vector,
             })

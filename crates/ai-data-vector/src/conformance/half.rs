@@ -33,7 +33,11 @@ pub async fn half_precision_recall(
         .with_index(index)
         .with_precision(Precision::F16);
     if !caps.supports_precision(Precision::F16) {
-        must_fail(store.ensure_collection(&spec).await, ErrorKind::Unsupported, "F16 without support");
+        must_fail(
+            store.ensure_collection(&spec).await,
+            ErrorKind::Unsupported,
+            "F16 without support",
+        );
         return;
     }
     fresh(store, &spec).await;
@@ -44,18 +48,32 @@ pub async fn half_precision_recall(
     too_large.vector[1] = 70_000.0;
     records.push(too_large);
     let report = must(store.upsert(&spec.name, &records).await, "upsert f16");
-    assert_eq!(report.failures.len(), 1, "conformance: f16: only the record beyond 65504 fails: {:?}", report.failures);
+    assert_eq!(
+        report.failures.len(),
+        1,
+        "conformance: f16: only the record beyond 65504 fails: {:?}",
+        report.failures
+    );
     assert_eq!(report.failures[0].error.kind(), ErrorKind::InvalidInput);
     records.pop();
 
     // Stored values are the half-precision roundings.
     let probe = &records[3];
     let got = must(store.get(&spec.name, &[probe.id]).await, "get f16");
-    let rounded: Vec<f32> = probe.vector.iter().map(|x| Precision::F16.round(*x)).collect();
-    assert_eq!(got.first().map(|r| &r.vector), Some(&rounded), "conformance: f16: get returns the rounded vector");
+    let rounded: Vec<f32> = probe
+        .vector
+        .iter()
+        .map(|x| Precision::F16.round(*x))
+        .collect();
+    assert_eq!(
+        got.first().map(|r| &r.vector),
+        Some(&rounded),
+        "conformance: f16: get returns the rounded vector"
+    );
 
     let oracle = MemoryStore::new();
-    let f32_spec = CollectionSpec::new(spec.name.clone(), dimension, Metric::Cosine).with_index(IndexSpec::Exact);
+    let f32_spec = CollectionSpec::new(spec.name.clone(), dimension, Metric::Cosine)
+        .with_index(IndexSpec::Exact);
     must(oracle.ensure_collection(&f32_spec).await, "oracle ensure");
     must(oracle.upsert(&spec.name, &records).await, "oracle upsert");
     let queries = super::queries_near(16, 20, dimension, clusters);
@@ -64,8 +82,16 @@ pub async fn half_precision_recall(
     for (i, q) in queries.iter().enumerate() {
         let query = SearchQuery::new(q.clone(), k);
         let want = must(oracle.search(&spec.name, &query).await, "oracle search");
-        let got = must(store.search(&spec.name, &query).await, format_args!("f16 search #{i}"));
-        assert_eq!(got.len(), k, "conformance: f16 search #{i}: {} hits", got.len());
+        let got = must(
+            store.search(&spec.name, &query).await,
+            format_args!("f16 search #{i}"),
+        );
+        assert_eq!(
+            got.len(),
+            k,
+            "conformance: f16 search #{i}: {} hits",
+            got.len()
+        );
         let want_ids: HashSet<RecordId> = want.iter().map(|h| h.id).collect();
         found += got.iter().filter(|h| want_ids.contains(&h.id)).count();
         for hit in &got {
@@ -74,7 +100,9 @@ pub async fn half_precision_recall(
                 .find(|r: &&Record| r.id == hit.id)
                 .map(|r| crate::distance::distance(Metric::Cosine, q, &r.vector));
             assert!(
-                exact.is_some_and(|d| (hit.distance - d).abs() <= HALF_DISTANCE_TOLERANCE * d.abs().max(1.0)),
+                exact.is_some_and(
+                    |d| (hit.distance - d).abs() <= HALF_DISTANCE_TOLERANCE * d.abs().max(1.0)
+                ),
                 "conformance: f16 search #{i}: hit {} at {}, the f32 distance is {exact:?}",
                 hit.id,
                 hit.distance

@@ -42,8 +42,22 @@ pub const MIN_KEYWORD_OVERLAP: f64 = 0.5;
 const DIM: usize = 8;
 
 const WORDS: [&str; 16] = [
-    "vector", "search", "database", "index", "query", "model", "embedding", "neural", "graph",
-    "cache", "stream", "kafka", "redis", "postgres", "rust", "python",
+    "vector",
+    "search",
+    "database",
+    "index",
+    "query",
+    "model",
+    "embedding",
+    "neural",
+    "graph",
+    "cache",
+    "stream",
+    "kafka",
+    "redis",
+    "postgres",
+    "rust",
+    "python",
 ];
 
 /// Forty records with titles and bodies drawn from a small vocabulary (so
@@ -61,7 +75,11 @@ fn corpus() -> Vec<Record> {
             let fields = serde_json::json!({
                 "title": title, "body": body.join(" "), "lang": lang, "year": 2000 + (i % 7) as i64
             });
-            Record::new(RecordId::from_key(&format!("t{i}")), vector, payload(fields))
+            Record::new(
+                RecordId::from_key(&format!("t{i}")),
+                vector,
+                payload(fields),
+            )
         })
         .collect();
     let extra = [
@@ -73,7 +91,11 @@ fn corpus() -> Vec<Record> {
     for (i, (key, title, body)) in extra.into_iter().enumerate() {
         let fields = serde_json::json!({"title": title, "body": body, "lang": "en", "year": 2010});
         let vector = super::uniform_vector(900 + i as u64, DIM);
-        records.push(Record::new(RecordId::from_key(key), vector, payload(fields)));
+        records.push(Record::new(
+            RecordId::from_key(key),
+            vector,
+            payload(fields),
+        ));
     }
     records
 }
@@ -93,7 +115,11 @@ async fn load(store: &dyn VectorStore, spec: &CollectionSpec) -> MemoryStore {
     fresh(store, spec).await;
     let records = corpus();
     let report = must(store.upsert(&spec.name, &records).await, "upsert corpus");
-    assert!(report.is_complete(), "conformance: corpus upsert: {:?}", report.failures);
+    assert!(
+        report.is_complete(),
+        "conformance: corpus upsert: {:?}",
+        report.failures
+    );
     let oracle = MemoryStore::new();
     must(oracle.ensure_collection(spec).await, "oracle ensure");
     must(oracle.upsert(&spec.name, &records).await, "oracle upsert");
@@ -159,9 +185,18 @@ fn assert_keyword_shape(hits: &[SearchHit], what: impl Display) {
         );
     }
     for hit in hits {
-        assert!(hit.score.is_some(), "conformance: {what}: keyword hit without a score");
-        assert!(hit.distance.is_nan(), "conformance: {what}: keyword hit with a distance");
-        assert!(hit.payload.is_some(), "conformance: {what}: keyword hit without its payload");
+        assert!(
+            hit.score.is_some(),
+            "conformance: {what}: keyword hit without a score"
+        );
+        assert!(
+            hit.distance.is_nan(),
+            "conformance: {what}: keyword hit with a distance"
+        );
+        assert!(
+            hit.payload.is_some(),
+            "conformance: {what}: keyword hit without its payload"
+        );
     }
 }
 
@@ -175,7 +210,11 @@ pub async fn keyword_search_matches_oracle(store: &dyn VectorStore, name_prefix:
     let index = super::check::pick_index(&caps);
     if !caps.hybrid {
         let spec = spec(name.clone(), TextAnalyzer::Simple, index);
-        must_fail(store.ensure_collection(&spec).await, ErrorKind::Unsupported, "text search without support");
+        must_fail(
+            store.ensure_collection(&spec).await,
+            ErrorKind::Unsupported,
+            "text search without support",
+        );
         return;
     }
     for analyzer in TextAnalyzer::ALL {
@@ -192,9 +231,18 @@ pub async fn keyword_search_matches_oracle(store: &dyn VectorStore, name_prefix:
         let queries = [
             ("vector search", None),
             ("kafka redis postgres", None),
-            ("neural graph embedding model", Some(Filter::eq("lang", "en"))),
+            (
+                "neural graph embedding model",
+                Some(Filter::eq("lang", "en")),
+            ),
             ("rust python cache", Some(Filter::ge("year", 2003))),
-            ("stream", Some(Filter::and(Filter::eq("lang", "de"), Filter::lt("year", 2004)))),
+            (
+                "stream",
+                Some(Filter::and(
+                    Filter::eq("lang", "de"),
+                    Filter::lt("year", 2004),
+                )),
+            ),
         ];
         for (text, filter) in queries {
             let what = format!("{analyzer} keyword {text:?} filter {filter:?}");
@@ -204,12 +252,19 @@ pub async fn keyword_search_matches_oracle(store: &dyn VectorStore, name_prefix:
             }
             let want = must(oracle.search(&spec.name, &query).await, "oracle keyword");
             let got = must(store.search(&spec.name, &query).await, &what);
-            assert!(!want.is_empty(), "conformance: {what}: the oracle found nothing");
+            assert!(
+                !want.is_empty(),
+                "conformance: {what}: the oracle found nothing"
+            );
             assert_keyword_shape(&got, &what);
             if let Some(f) = &filter {
                 for hit in &got {
                     let p = hit.payload.clone().unwrap_or_default();
-                    assert!(crate::filter::matches(f, &p), "conformance: {what}: hit {} does not match the filter", hit.id);
+                    assert!(
+                        crate::filter::matches(f, &p),
+                        "conformance: {what}: hit {} does not match the filter",
+                        hit.id
+                    );
                 }
             }
             match caps.keyword_scoring {
@@ -217,11 +272,15 @@ pub async fn keyword_search_matches_oracle(store: &dyn VectorStore, name_prefix:
                 _ => {
                     let want_set: HashSet<RecordId> = ids(&want).into_iter().collect();
                     let got_set: HashSet<RecordId> = ids(&got).into_iter().collect();
-                    assert_eq!(got_set, want_set, "conformance: {what}: matching records differ from the oracle's");
+                    assert_eq!(
+                        got_set, want_set,
+                        "conformance: {what}: matching records differ from the oracle's"
+                    );
                     // The better half of the matches by BM25 and by this
                     // backend's score mostly agree.
                     let half = want.len().div_ceil(2);
-                    let top = |h: &[SearchHit]| h.iter().take(half).map(|h| h.id).collect::<HashSet<_>>();
+                    let top =
+                        |h: &[SearchHit]| h.iter().take(half).map(|h| h.id).collect::<HashSet<_>>();
                     let overlap = top(&want).intersection(&top(&got)).count() as f64 / half as f64;
                     // (A handful of matches is covered by the set equality.)
                     assert!(
@@ -231,42 +290,101 @@ pub async fn keyword_search_matches_oracle(store: &dyn VectorStore, name_prefix:
                 }
             }
             // k cuts the same ranking.
-            let cut = must(store.search(&spec.name, &SearchQuery { k: 3, ..query.clone() }).await, &what);
-            assert_eq!(ids(&cut), ids(&got)[..got.len().min(3)], "conformance: {what}: k = 3 is not the first 3");
+            let cut = must(
+                store
+                    .search(
+                        &spec.name,
+                        &SearchQuery {
+                            k: 3,
+                            ..query.clone()
+                        },
+                    )
+                    .await,
+                &what,
+            );
+            assert_eq!(
+                ids(&cut),
+                ids(&got)[..got.len().min(3)],
+                "conformance: {what}: k = 3 is not the first 3"
+            );
         }
         terms_follow_the_analyzer(store, &spec, analyzer).await;
     }
 }
 
 /// Unicode, CJK and (English) stemming and stop words, as `crate::text` defines them.
-async fn terms_follow_the_analyzer(store: &dyn VectorStore, spec: &CollectionSpec, analyzer: TextAnalyzer) {
+async fn terms_follow_the_analyzer(
+    store: &dyn VectorStore,
+    spec: &CollectionSpec,
+    analyzer: TextAnalyzer,
+) {
     let hits_for = |text: &'static str| async move {
         let what = format!("{analyzer} terms of {text:?}");
-        let hits = must(store.search(&spec.name, &SearchQuery::keyword(text, 10)).await, &what);
+        let hits = must(
+            store
+                .search(&spec.name, &SearchQuery::keyword(text, 10))
+                .await,
+            &what,
+        );
         let mut keys: Vec<RecordId> = ids(&hits);
         keys.sort();
         keys
     };
     let key = RecordId::from_key;
     // A CJK run without spaces is one term: "数据库" finds only the spaced record.
-    assert_eq!(hits_for("数据库").await, vec![key("cjk_spaced")], "conformance: {analyzer}: CJK term 数据库");
+    assert_eq!(
+        hits_for("数据库").await,
+        vec![key("cjk_spaced")],
+        "conformance: {analyzer}: CJK term 数据库"
+    );
     let mut both = vec![key("cjk_spaced"), key("cjk_run")];
     both.sort();
-    assert_eq!(hits_for("检索").await, both, "conformance: {analyzer}: CJK term 检索");
-    assert_eq!(hits_for("向量数据库").await, vec![key("cjk_run")], "conformance: {analyzer}: CJK run");
+    assert_eq!(
+        hits_for("检索").await,
+        both,
+        "conformance: {analyzer}: CJK term 检索"
+    );
+    assert_eq!(
+        hits_for("向量数据库").await,
+        vec![key("cjk_run")],
+        "conformance: {analyzer}: CJK run"
+    );
     // Non-ASCII letters are folded to lower case.
-    assert_eq!(hits_for("ÜNÏCODE").await, vec![key("unicode")], "conformance: {analyzer}: unicode case");
-    assert_eq!(hits_for("FAÇADE naïve").await, vec![key("unicode")], "conformance: {analyzer}: unicode terms");
+    assert_eq!(
+        hits_for("ÜNÏCODE").await,
+        vec![key("unicode")],
+        "conformance: {analyzer}: unicode case"
+    );
+    assert_eq!(
+        hits_for("FAÇADE naïve").await,
+        vec![key("unicode")],
+        "conformance: {analyzer}: unicode terms"
+    );
     match analyzer {
         TextAnalyzer::Simple => {
-            assert_eq!(hits_for("searched").await, vec![key("english")], "conformance: simple: no stemming");
-            assert_eq!(hits_for("were").await, vec![key("english")], "conformance: simple: no stop words");
+            assert_eq!(
+                hits_for("searched").await,
+                vec![key("english")],
+                "conformance: simple: no stemming"
+            );
+            assert_eq!(
+                hits_for("were").await,
+                vec![key("english")],
+                "conformance: simple: no stop words"
+            );
         }
         TextAnalyzer::English => {
             let mut stemmed = hits_for("search").await;
             stemmed.retain(|id| *id == key("english"));
-            assert_eq!(stemmed, vec![key("english")], "conformance: english: `search` finds `searching`/`searched`");
-            assert!(hits_for("the were of").await.is_empty(), "conformance: english: stop words only find nothing");
+            assert_eq!(
+                stemmed,
+                vec![key("english")],
+                "conformance: english: `search` finds `searching`/`searched`"
+            );
+            assert!(
+                hits_for("the were of").await.is_empty(),
+                "conformance: english: stop words only find nothing"
+            );
         }
     }
 }
@@ -294,8 +412,20 @@ pub async fn hybrid_fuses_both_arms(store: &dyn VectorStore, name_prefix: &str) 
     let fusions = [Fusion::default(), Fusion::RelativeScore];
     let cases = [
         ("vector search database", 0.5, None, 10, Some(20)),
-        ("kafka stream redis", 0.3, Some(Filter::eq("lang", "en")), 5, None),
-        ("neural model", 0.7, Some(Filter::ge("year", 2002)), 8, Some(15)),
+        (
+            "kafka stream redis",
+            0.3,
+            Some(Filter::eq("lang", "en")),
+            5,
+            None,
+        ),
+        (
+            "neural model",
+            0.7,
+            Some(Filter::ge("year", 2002)),
+            8,
+            Some(15),
+        ),
         ("graph", 0.0, None, 6, None),
         ("python rust", 1.0, Some(Filter::ne("lang", "de")), 6, None),
     ];
@@ -317,11 +447,21 @@ pub async fn hybrid_fuses_both_arms(store: &dyn VectorStore, name_prefix: &str) 
             }
             let got = must(store.search(&spec.name, &query).await, &what);
             let vector_arm = must(store.search(&spec.name, &vector_query).await, "vector arm");
-            let keyword_arm = must(store.search(&spec.name, &keyword_query).await, "keyword arm");
+            let keyword_arm = must(
+                store.search(&spec.name, &keyword_query).await,
+                "keyword arm",
+            );
             let pairs = |hits: &[SearchHit], by_score: bool| -> Vec<(RecordId, f32)> {
-                hits.iter().map(|h| (h.id, if by_score { score(h) } else { h.distance })).collect()
+                hits.iter()
+                    .map(|h| (h.id, if by_score { score(h) } else { h.distance }))
+                    .collect()
             };
-            let mut want = fuse(&pairs(&vector_arm, false), &pairs(&keyword_arm, true), alpha, fusion);
+            let mut want = fuse(
+                &pairs(&vector_arm, false),
+                &pairs(&keyword_arm, true),
+                alpha,
+                fusion,
+            );
             want.truncate(k);
             let got_pairs: Vec<(RecordId, f32)> = got.iter().map(|h| (h.id, score(h))).collect();
             assert_eq!(
@@ -331,7 +471,10 @@ pub async fn hybrid_fuses_both_arms(store: &dyn VectorStore, name_prefix: &str) 
                  (got {got_pairs:?}, want {want:?})"
             );
             for ((_, g), (_, w)) in got_pairs.iter().zip(&want) {
-                assert!(close_score(*g, *w), "conformance: {what}: fused score {g}, want {w}");
+                assert!(
+                    close_score(*g, *w),
+                    "conformance: {what}: fused score {g}, want {w}"
+                );
             }
             for hit in &got {
                 let exact = truth(hit.id, &vector);
@@ -343,53 +486,96 @@ pub async fn hybrid_fuses_both_arms(store: &dyn VectorStore, name_prefix: &str) 
                 );
                 if let Some(f) = &filter {
                     let p = hit.payload.clone().unwrap_or_default();
-                    assert!(crate::filter::matches(f, &p), "conformance: {what}: hit {} does not match the filter", hit.id);
+                    assert!(
+                        crate::filter::matches(f, &p),
+                        "conformance: {what}: hit {} does not match the filter",
+                        hit.id
+                    );
                 }
             }
             if alpha == 0.0 {
                 let keyword: HashSet<RecordId> = ids(&keyword_arm).into_iter().collect();
-                assert!(got.iter().all(|h| keyword.contains(&h.id)), "conformance: {what}: alpha 0 returned a record the keyword arm lacks");
+                assert!(
+                    got.iter().all(|h| keyword.contains(&h.id)),
+                    "conformance: {what}: alpha 0 returned a record the keyword arm lacks"
+                );
             }
             if alpha == 1.0 {
-                assert_eq!(ids(&got), ids(&vector_arm)[..got.len()], "conformance: {what}: alpha 1 is the vector order");
+                assert_eq!(
+                    ids(&got),
+                    ids(&vector_arm)[..got.len()],
+                    "conformance: {what}: alpha 1 is the vector order"
+                );
             }
             if caps.keyword_scoring == Some(KeywordScoring::Bm25) {
                 let reference = must(oracle.search(&spec.name, &query).await, "oracle hybrid");
-                assert_eq!(ids(&got), ids(&reference), "conformance: {what}: differs from the oracle");
+                assert_eq!(
+                    ids(&got),
+                    ids(&reference),
+                    "conformance: {what}: differs from the oracle"
+                );
             }
         }
     }
     // Empty or blank text: exactly the vector search.
     let vector = super::uniform_vector(77, DIM);
-    let plain = must(store.search(&spec.name, &SearchQuery::new(vector.clone(), 7)).await, "vector search");
+    let plain = must(
+        store
+            .search(&spec.name, &SearchQuery::new(vector.clone(), 7))
+            .await,
+        "vector search",
+    );
     for blank in ["", "   "] {
         let query = SearchQuery::new(vector.clone(), 7).with_text(TextQuery::new(blank));
         let got = must(store.search(&spec.name, &query).await, "blank text");
-        assert_eq!(ids(&got), ids(&plain), "conformance: text {blank:?} must be a pure vector search");
-        assert!(got.iter().all(|h| h.score.is_none()), "conformance: text {blank:?}: vector hits carry no score");
+        assert_eq!(
+            ids(&got),
+            ids(&plain),
+            "conformance: text {blank:?} must be a pure vector search"
+        );
+        assert!(
+            got.iter().all(|h| h.score.is_none()),
+            "conformance: text {blank:?}: vector hits carry no score"
+        );
     }
     // Bad hybrid input is refused before any I/O.
     let bad = [
         SearchQuery::new(vector.clone(), 5).with_text(TextQuery::new("x").with_alpha(1.5)),
         SearchQuery::new(vector.clone(), 5).with_text(TextQuery::new("x\0y")),
         SearchQuery::keyword("x", 5).with_max_distance(0.5),
-        SearchQuery::new(vector.clone(), 5).with_text(TextQuery::new("x").with_fusion(Fusion::Ranked { k: 0 })),
+        SearchQuery::new(vector.clone(), 5)
+            .with_text(TextQuery::new("x").with_fusion(Fusion::Ranked { k: 0 })),
     ];
     for query in bad {
-        must_fail(store.search(&spec.name, &query).await, ErrorKind::InvalidInput, format_args!("{query:?}"));
+        must_fail(
+            store.search(&spec.name, &query).await,
+            ErrorKind::InvalidInput,
+            format_args!("{query:?}"),
+        );
     }
-    let custom_k = SearchQuery::new(vector, 5).with_text(TextQuery::new("x").with_fusion(Fusion::Ranked { k: 10 }));
+    let custom_k = SearchQuery::new(vector, 5)
+        .with_text(TextQuery::new("x").with_fusion(Fusion::Ranked { k: 10 }));
     let result = store.search(&spec.name, &custom_k).await;
     if caps.any_rank_constant {
         must(result, "rank constant 10");
     } else {
-        must_fail(result, ErrorKind::Unsupported, "rank constant 10 where only 60 is offered");
+        must_fail(
+            result,
+            ErrorKind::Unsupported,
+            "rank constant 10 where only 60 is offered",
+        );
     }
     // A collection without text search refuses text queries.
-    let plain_spec = CollectionSpec::new(super::collection_name(name_prefix, "hybrid_none"), DIM, Metric::Cosine);
+    let plain_spec = CollectionSpec::new(
+        super::collection_name(name_prefix, "hybrid_none"),
+        DIM,
+        Metric::Cosine,
+    );
     fresh(store, &plain_spec).await;
     must_fail(
-        store.search(&plain_spec.name, &SearchQuery::keyword("vector", 3)).await,
+        store
+            .search(&plain_spec.name, &SearchQuery::keyword("vector", 3))
+            .await,
         ErrorKind::InvalidInput,
         "keyword search on a collection without text search",
     );

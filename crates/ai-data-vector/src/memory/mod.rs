@@ -277,10 +277,12 @@ impl VectorStore for MemoryStore {
                 .into_iter()
                 .map(|(row, d)| hit(row, d, None))
                 .collect(),
-            SearchMode::Keyword => text::keyword_arm(&table, &query_terms(&entry.spec, query), query.k, rows)
-                .into_iter()
-                .map(|(row, score)| hit(row, f32::NAN, Some(score)))
-                .collect(),
+            SearchMode::Keyword => {
+                text::keyword_arm(&table, &query_terms(&entry.spec, query), query.k, rows)
+                    .into_iter()
+                    .map(|(row, score)| hit(row, f32::NAN, Some(score)))
+                    .collect()
+            }
             SearchMode::Hybrid => {
                 let text = query.text.as_ref().map(|t| (t.alpha, t.fusion));
                 let (alpha, fusion) = text.unwrap_or((0.5, Fusion::default()));
@@ -333,7 +335,10 @@ impl MemoryStore {
             .collect();
         // The candidates include the near ties of the k-th: exact distance,
         // then id, decides, then the cut.
-        nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(table.ids[a.0].cmp(&table.ids[b.0])));
+        nearest.sort_by(|a, b| {
+            a.1.total_cmp(&b.1)
+                .then(table.ids[a.0].cmp(&table.ids[b.0]))
+        });
         nearest.truncate(k);
         nearest
     }

@@ -22,7 +22,10 @@ pub(super) fn keyword_arm(
         Rows::All => (0..table.len()).filter_map(score).collect(),
         Rows::Only(only) => only.iter().copied().filter_map(score).collect(),
     };
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(table.ids[a.0].cmp(&table.ids[b.0])));
+    scored.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then(table.ids[a.0].cmp(&table.ids[b.0]))
+    });
     scored.truncate(depth);
     scored.into_iter().map(|(row, s)| (row, s as f32)).collect()
 }
