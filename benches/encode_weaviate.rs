@@ -69,6 +69,7 @@ fn encode(c: &mut Criterion) {
         payload: true,
         vector_blob: false,
         metadata_vector: false,
+        keyword: None,
     };
     let grpc = || encode_search_request(&parts, ServerVersion::PLATFORM);
     println!(

@@ -336,7 +336,7 @@ fn keyword_arg(kind: &str, value: &Gql<'_>, pos: Pos) -> Result<KeywordPlan, Gql
     let mut plan = KeywordPlan {
         query: String::new(),
         properties: Vec::new(),
-        hybrid: (kind == "hybrid").then(|| (None, 0.75, "rankedFusion".to_owned())),
+        hybrid: (kind == "hybrid").then(|| (None, 0.75, String::new())),
     };
     for (key, item) in map {
         match (key.as_str(), item, plan.hybrid.as_mut()) {

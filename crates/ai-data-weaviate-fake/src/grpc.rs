@@ -4,6 +4,8 @@
 //! (a `double` sent to the 1.22 fake is an error, as the wire types clash),
 //! properties as a `Struct` (field 1) or, from 1.23 with `uses_123_api`, as
 //! `Properties` (field 11, `text_value` from 1.27 with `uses_127_api`).
+//! `bm25_search` and `hybrid_search` are served by [`crate::keyword`], the
+//! score returned in the metadata.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use tonic::codegen::{http, Body, BoxFuture, Context, Poll, Service, StdError};
 use tonic::{Code, Request, Response, Status};
 
 use crate::cond::{self, Cond, Kind, Op};
+use crate::keyword::{self, KeywordPlan};
 use crate::schema::class_name;
 use crate::Shared;
 
@@ -123,6 +126,7 @@ fn search(shared: &Shared, request: Request<SearchRequest>) -> Result<SearchRepl
     if request.near_vector.is_some() && vector.is_none() {
         return Err(Status::invalid_argument("near vector: the vector is empty"));
     }
+    let keyword_plan = keyword_plan(&request)?;
     let filter = request
         .filters
         .as_ref()
@@ -152,16 +156,27 @@ fn search(shared: &Shared, request: Request<SearchRequest>) -> Result<SearchRepl
         if let Some(filter) = &filter {
             cond::check(filter, class, true).map_err(|e| Status::invalid_argument(e.message))?;
         }
-        let hits = state
-            .search(
-                class,
-                vector.as_deref(),
-                near.distance,
-                filter.as_ref(),
-                limit,
-                version,
-            )
-            .map_err(Status::unknown)?;
+        // `(object, distance, score)`.
+        let hits: Vec<(&crate::state::Obj, Option<f32>, Option<f64>)> = match &keyword_plan {
+            Some(plan) => keyword::run(state, class, plan, filter.as_ref(), limit, version)
+                .map_err(Status::invalid_argument)?
+                .into_iter()
+                .map(|(obj, score)| (obj, None, Some(score)))
+                .collect(),
+            None => state
+                .search(
+                    class,
+                    vector.as_deref(),
+                    near.distance,
+                    filter.as_ref(),
+                    limit,
+                    version,
+                )
+                .map_err(Status::unknown)?
+                .into_iter()
+                .map(|hit| (hit.obj, hit.distance, None))
+                .collect(),
+        };
         let wanted: Vec<String> = match &props_request {
             // No properties request: every scalar property (Weaviate's default).
             None => class.props.iter().map(|p| p.name.clone()).collect(),
@@ -169,19 +184,25 @@ fn search(shared: &Shared, request: Request<SearchRequest>) -> Result<SearchRepl
         };
         let results = hits
             .into_iter()
-            .map(|hit| {
+            .map(|(obj, distance, score)| {
                 let mut meta = proto::MetadataResult::default();
                 if metadata.uuid {
-                    meta.id = hit.obj.id.to_string();
+                    meta.id = obj.id.to_string();
                 }
                 if metadata.distance {
-                    if let Some(d) = hit.distance {
+                    if let Some(d) = distance {
                         meta.distance = d;
                         meta.distance_present = true;
                     }
                 }
+                if metadata.score {
+                    if let Some(score) = score {
+                        meta.score = score as f32;
+                        meta.score_present = true;
+                    }
+                }
                 if metadata.vector {
-                    if let Some(v) = &hit.obj.vector {
+                    if let Some(v) = &obj.vector {
                         if version.has_complement_not_equal() {
                             meta.vector_bytes = ai_data_vector::wire::encode_f32_le(v);
                         } else {
@@ -192,7 +213,7 @@ fn search(shared: &Shared, request: Request<SearchRequest>) -> Result<SearchRepl
                 let mut result = proto::PropertiesResult::default();
                 let values = wanted.iter().filter_map(|name| {
                     let prop = class.prop(name)?;
-                    let value = hit.obj.props.get(name)?;
+                    let value = obj.props.get(name)?;
                     Some((name.clone(), prop.data_type.clone(), value.clone()))
                 });
                 if new_layout {
@@ -219,6 +240,57 @@ fn search(shared: &Shared, request: Request<SearchRequest>) -> Result<SearchRepl
             results,
         })
     })
+}
+
+/// The request's `bm25_search` or `hybrid_search` (at most one, and not
+/// with `near_vector`), as the plan GraphQL's `bm25` / `hybrid` make.
+fn keyword_plan(request: &SearchRequest) -> Result<Option<KeywordPlan>, Status> {
+    let searches = [
+        request.near_vector.is_some(),
+        request.bm25_search.is_some(),
+        request.hybrid_search.is_some(),
+    ];
+    if searches.iter().filter(|s| **s).count() > 1 {
+        return Err(Status::invalid_argument(
+            "near_vector, bm25_search and hybrid_search exclude each other",
+        ));
+    }
+    if let Some(bm25) = &request.bm25_search {
+        return Ok(Some(KeywordPlan {
+            query: bm25.query.clone(),
+            properties: bm25.properties.clone(),
+            hybrid: None,
+        }));
+    }
+    let Some(hybrid) = &request.hybrid_search else {
+        return Ok(None);
+    };
+    let vector = if !hybrid.vector_bytes.is_empty() {
+        Some(
+            ai_data_vector::wire::decode_f32_le(&hybrid.vector_bytes)
+                .map_err(|e| Status::invalid_argument(e.message().to_owned()))?,
+        )
+    } else if !hybrid.vector.is_empty() {
+        Some(hybrid.vector.clone())
+    } else {
+        None
+    };
+    let fusion = match proto::FusionType::try_from(hybrid.fusion_type) {
+        Ok(proto::FusionType::Ranked) => "rankedFusion",
+        Ok(proto::FusionType::RelativeScore) => "relativeScoreFusion",
+        Ok(proto::FusionType::Unspecified) => "",
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "unknown fusion type {}",
+                hybrid.fusion_type
+            )))
+        }
+    };
+    Ok(Some(KeywordPlan {
+        query: hybrid.query.clone(),
+        properties: hybrid.properties.clone(),
+        hybrid: Some((vector, f64::from(hybrid.alpha), fusion.to_owned())),
+    }))
 }
 
 /// A scalar as a `google.protobuf.Value` (lists are left out).

@@ -10,7 +10,9 @@
 //!   implements the preset `none` only (others are an error, not ignored).
 //! - **hybrid**: the keyword arm (weight `1 - alpha`) and the `nearVector`
 //!   arm (weight `alpha`; default alpha 0.75), each filtered and ranked to
-//!   the query's `limit`, an arm of weight 0 not run; `rankedFusion` adds
+//!   the query's `limit`, an arm of weight 0 not run; no `fusionType`:
+//!   `rankedFusion` before 1.24, `relativeScoreFusion` from 1.24 (the
+//!   default changed then); `rankedFusion` adds
 //!   `weight / (rank + 60)` (rank from 0), `relativeScoreFusion` adds the
 //!   weight times the arm's min-max normalised score (vector: `1 - distance`;
 //!   all equal: 1). Sorted by score; equal scores by id (the server's own
@@ -171,12 +173,18 @@ pub(crate) fn run<'a>(
             .collect();
         arms.push((arm, *alpha));
     }
+    // No fusion type: rankedFusion before 1.24, relativeScoreFusion from it.
+    let fusion = match fusion.as_str() {
+        "" if version >= ServerVersion::new(1, 24, 0) => "relativeScoreFusion",
+        "" => "rankedFusion",
+        named => named,
+    };
     let mut fused: HashMap<uuid::Uuid, (&Obj, f64)> = HashMap::new();
     for (arm, weight) in &arms {
         let max = arm.iter().map(|a| a.1).fold(f64::NEG_INFINITY, f64::max);
         let min = arm.iter().map(|a| a.1).fold(f64::INFINITY, f64::min);
         for (rank, (obj, score)) in arm.iter().enumerate() {
-            let part = match fusion.as_str() {
+            let part = match fusion {
                 "rankedFusion" => weight / (rank as f64 + 60.0),
                 "relativeScoreFusion" if max > min => weight * (score - min) / (max - min),
                 "relativeScoreFusion" => *weight,

@@ -719,6 +719,7 @@ mod grpc {
                 uuid: true,
                 vector: false,
                 distance: true,
+                score: false,
             }),
             limit: 5,
             filters: None,
@@ -729,6 +730,7 @@ mod grpc {
             uses_123_api: true,
             uses_125_api: true,
             uses_127_api: true,
+            ..SearchRequest::default()
         }
     }
 
@@ -837,5 +839,149 @@ mod grpc {
             .await
             .expect_err("unimplemented");
         assert_eq!(status.code(), tonic::Code::Unimplemented);
+    }
+
+    /// Ids and scores of a GraphQL `Get` on class `K` with `args`.
+    async fn graphql_scores(http: &Http, args: &str) -> Vec<(String, f32)> {
+        let reply = http
+            .graphql(&format!(
+                "{{ Get {{ K(limit: 10, {args}) {{ _additional {{ id score }} }} }} }}"
+            ))
+            .await;
+        let objects = reply["data"]["Get"]["K"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!objects.is_empty(), "{reply}");
+        objects
+            .iter()
+            .map(|o| {
+                let a = &o["_additional"];
+                let score = a["score"].as_str().and_then(|s| s.parse().ok());
+                (
+                    a["id"].as_str().unwrap_or("").to_owned(),
+                    score.unwrap_or(f32::NAN),
+                )
+            })
+            .collect()
+    }
+
+    /// Same ids in the same order, scores equal as `f32`s (GraphQL sends a
+    /// decimal string, gRPC a `float`: one rounding apart).
+    fn assert_same(a: &[(String, f32)], b: &[(String, f32)], what: &str) {
+        let ids = |x: &[(String, f32)]| x.iter().map(|h| h.0.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(a), ids(b), "{what}");
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                (x.1 - y.1).abs() <= 1e-6 * x.1.abs().max(1.0),
+                "{what}: {a:?} / {b:?}"
+            );
+        }
+    }
+
+    fn scores(reply: &SearchReply) -> Vec<(String, f32)> {
+        reply
+            .results
+            .iter()
+            .map(|r| {
+                let m = r.metadata.clone().unwrap_or_default();
+                assert!(m.score_present, "{m:?}");
+                (m.id, m.score)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn bm25_and_hybrid_over_grpc_score_as_graphql_does() {
+        for (version, default_fusion) in [
+            (ServerVersion::new(1, 23, 0), "rankedFusion"),
+            (ServerVersion::new(1, 25, 0), "relativeScoreFusion"),
+        ] {
+            let fake = start(FakeWeaviate::new().with_version(version)).await;
+            let http = Http::new(&fake);
+            http.class(
+                json!({"class": "K", "invertedIndexConfig": {"stopwords": {"preset": "none"}},
+                "properties": [{"name": "body", "dataType": ["text"], "tokenization": "word"}]}),
+            )
+            .await;
+            http.batch(json!([
+                {"class": "K", "id": id_str(1), "properties": {"body": "rust rust database"}, "vector": [1.0, 0.0]},
+                {"class": "K", "id": id_str(2), "properties": {"body": "a rust client for the database"}, "vector": [0.0, 1.0]},
+                {"class": "K", "id": id_str(3), "properties": {"body": "vector search"}, "vector": [0.7, 0.7]}
+            ]))
+            .await;
+            let base = SearchRequest {
+                collection: "K".into(),
+                metadata: Some(proto::MetadataRequest {
+                    uuid: true,
+                    score: true,
+                    ..Default::default()
+                }),
+                limit: 10,
+                uses_123_api: true,
+                ..SearchRequest::default()
+            };
+            let bm25 = SearchRequest {
+                bm25_search: Some(proto::Bm25 {
+                    query: "Rust database".into(),
+                    properties: vec!["body".into()],
+                }),
+                ..base.clone()
+            };
+            let over_grpc = scores(&search(&fake, bm25, KEY).await.expect("bm25"));
+            let over_graphql = graphql_scores(
+                &http,
+                r#"bm25: {query: "Rust database", properties: ["body"]}"#,
+            )
+            .await;
+            assert_eq!(over_grpc.len(), 2, "{over_grpc:?}");
+            assert_same(&over_grpc, &over_graphql, "bm25");
+            assert!(
+                over_grpc[0].1 > over_grpc[1].1 && over_grpc[0].0 == id_str(1),
+                "{over_grpc:?}"
+            );
+
+            let vector = ai_data_vector::wire::encode_f32_le(&[0.0, 1.0]);
+            for (fusion, name) in [
+                (proto::FusionType::Ranked, "rankedFusion"),
+                (proto::FusionType::RelativeScore, "relativeScoreFusion"),
+                (proto::FusionType::Unspecified, default_fusion),
+            ] {
+                let hybrid = SearchRequest {
+                    hybrid_search: Some(proto::Hybrid {
+                        query: "rust".into(),
+                        properties: vec!["body".into()],
+                        alpha: 0.4,
+                        fusion_type: fusion as i32,
+                        vector_bytes: vector.clone(),
+                        ..proto::Hybrid::default()
+                    }),
+                    ..base.clone()
+                };
+                let over_grpc = scores(&search(&fake, hybrid, KEY).await.expect("hybrid"));
+                let over_graphql = graphql_scores(
+                    &http,
+                    &format!(r#"hybrid: {{query: "rust", alpha: 0.4, vector: [0.0, 1.0], properties: ["body"], fusionType: {name}}}"#),
+                )
+                .await;
+                assert_eq!(over_grpc.len(), 3, "{version}: {fusion:?}");
+                assert_same(&over_grpc, &over_graphql, &format!("{version}: {fusion:?}"));
+            }
+            let both = SearchRequest {
+                bm25_search: Some(proto::Bm25 {
+                    query: "rust".into(),
+                    properties: Vec::new(),
+                }),
+                near_vector: Some(proto::NearVector {
+                    vector_bytes: vector.clone(),
+                    ..Default::default()
+                }),
+                ..base.clone()
+            };
+            let status = search(&fake, both, KEY)
+                .await
+                .expect_err("two searches at once");
+            assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        }
     }
 }

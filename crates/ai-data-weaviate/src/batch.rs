@@ -96,6 +96,8 @@ pub(crate) fn decode_payload(id: RecordId, text: Option<&str>) -> Result<Payload
 pub(crate) struct ReadObject {
     pub(crate) id: RecordId,
     pub(crate) distance: Option<f32>,
+    /// The keyword or hybrid score.
+    pub(crate) score: Option<f32>,
     pub(crate) payload: Option<Payload>,
     pub(crate) vector: Option<Vec<f32>>,
 }
@@ -114,6 +116,11 @@ pub(crate) fn read_object(
             RecordId::parse(s).map_err(|e| Error::new(ErrorKind::Backend, e.message().to_owned()))
         })?;
     let distance = additional["distance"].as_f64().map(|d| d as f32);
+    // A string in Weaviate's GraphQL; a number accepted too.
+    let score = match &additional["score"] {
+        Json::String(s) => s.parse::<f32>().ok(),
+        other => other.as_f64().map(|x| x as f32),
+    };
     let payload = if want_payload {
         Some(decode_payload(id, object[PAYLOAD_PROP].as_str())?)
     } else {
@@ -135,6 +142,7 @@ pub(crate) fn read_object(
     Ok(ReadObject {
         id,
         distance,
+        score,
         payload,
         vector,
     })

@@ -14,7 +14,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use super::batch::{decode_blob, decode_payload, ReadObject};
 use super::filter::{Operator, Where, WhereValue};
-use super::proto::{self, filters::TestValue};
+use super::proto::{self, filters::TestValue, FusionType};
 use super::schema::{PAYLOAD_PROP, VECTOR_PROP};
 use super::{ServerVersion, WeaviateConfig};
 use ai_data_vector::{wire, Error, RecordId, Result};
@@ -38,24 +38,47 @@ pub struct SearchParts<'a> {
     pub vector_blob: bool,
     /// Return the metadata vector.
     pub metadata_vector: bool,
+    /// A keyword or hybrid search instead of `near_vector` (`vector` is
+    /// then the hybrid's query vector).
+    pub keyword: Option<KeywordParts<'a>>,
+}
+
+/// The keyword half of a [`SearchParts`].
+#[derive(Debug, Clone, Copy)]
+pub struct KeywordParts<'a> {
+    /// The query text.
+    pub text: &'a str,
+    /// The searched property.
+    pub property: &'a str,
+    /// `(alpha, fusion)` for a hybrid search; `None`: BM25 only.
+    pub hybrid: Option<(f32, FusionType)>,
 }
 
 /// The `SearchRequest` for `parts` on a server of `version`: `vector_bytes`
 /// (or packed `vector` before 1.22.6), an empty properties request when
-/// only ids and distances are wanted, the 1.23/1.25/1.27 API flags.
+/// only ids and distances are wanted, the 1.23/1.25/1.27 API flags; for a
+/// keyword part `bm25_search` or `hybrid_search` (its vector as bytes) and
+/// the score.
 ///
 /// ```
-/// use ai_data_weaviate::grpc::{search_request, SearchParts};
+/// use ai_data_weaviate::grpc::{search_request, KeywordParts, SearchParts};
+/// use ai_data_weaviate::proto::FusionType;
 /// use ai_data_weaviate::ServerVersion;
 ///
 /// let parts = SearchParts {
 ///     class: "Document", vector: &[1.0, 0.5], limit: 10, filter: None, distance: None,
-///     payload: false, vector_blob: false, metadata_vector: false,
+///     payload: false, vector_blob: false, metadata_vector: false, keyword: None,
 /// };
 /// let request = search_request(&parts, ServerVersion::PLATFORM);
 /// assert_eq!(request.limit, 10);
 /// assert_eq!(request.near_vector.map(|n| n.vector_bytes.len()), Some(8));
 /// assert_eq!(request.properties.map(|p| p.non_ref_properties.len()), Some(0));
+///
+/// let hybrid = KeywordParts { text: "rust", property: "_search", hybrid: Some((0.25, FusionType::Ranked)) };
+/// let request = search_request(&SearchParts { keyword: Some(hybrid), ..parts }, ServerVersion::PLATFORM);
+/// let sent = request.hybrid_search.expect("hybrid");
+/// assert_eq!((sent.query.as_str(), sent.alpha, sent.vector_bytes.len()), ("rust", 0.25, 8));
+/// assert!(request.near_vector.is_none() && request.metadata.is_some_and(|m| m.score));
 /// ```
 pub fn search_request(parts: &SearchParts<'_>, version: ServerVersion) -> proto::SearchRequest {
     let mut props = Vec::new();
@@ -65,18 +88,42 @@ pub fn search_request(parts: &SearchParts<'_>, version: ServerVersion) -> proto:
     if parts.vector_blob {
         props.push(VECTOR_PROP.to_owned());
     }
-    let near_vector = if version.has_grpc_vector_bytes() {
-        proto::NearVector {
+    let (mut bm25_search, mut hybrid_search) = (None, None);
+    if let Some(keyword) = &parts.keyword {
+        let properties = vec![keyword.property.to_owned()];
+        match keyword.hybrid {
+            None => {
+                bm25_search = Some(proto::Bm25 {
+                    query: keyword.text.to_owned(),
+                    properties,
+                });
+            }
+            Some((alpha, fusion)) => {
+                hybrid_search = Some(proto::Hybrid {
+                    query: keyword.text.to_owned(),
+                    properties,
+                    alpha,
+                    fusion_type: fusion as i32,
+                    vector_bytes: wire::encode_f32_le(parts.vector),
+                    ..proto::Hybrid::default()
+                });
+            }
+        }
+    }
+    let near_vector = if parts.keyword.is_some() {
+        None
+    } else if version.has_grpc_vector_bytes() {
+        Some(proto::NearVector {
             vector_bytes: wire::encode_f32_le(parts.vector),
             distance: parts.distance,
             ..proto::NearVector::default()
-        }
+        })
     } else {
-        proto::NearVector {
+        Some(proto::NearVector {
             vector: parts.vector.to_vec(),
             distance: parts.distance,
             ..proto::NearVector::default()
-        }
+        })
     };
     proto::SearchRequest {
         collection: parts.class.to_owned(),
@@ -86,11 +133,14 @@ pub fn search_request(parts: &SearchParts<'_>, version: ServerVersion) -> proto:
         metadata: Some(proto::MetadataRequest {
             uuid: true,
             vector: parts.metadata_vector,
-            distance: true,
+            distance: parts.keyword.is_none(),
+            score: parts.keyword.is_some(),
         }),
         limit: u32::try_from(parts.limit).unwrap_or(u32::MAX),
         filters: parts.filter.map(to_filters),
-        near_vector: Some(near_vector),
+        hybrid_search,
+        bm25_search,
+        near_vector,
         uses_123_api: true,
         uses_125_api: true,
         uses_127_api: true,
@@ -127,7 +177,7 @@ pub const PROPERTIES_ALLOWANCE: usize = 16 * 1024;
 /// let vector = vec![0.5; 768];
 /// let mut parts = SearchParts {
 ///     class: "Document", vector: &vector, limit: 2_000, filter: None, distance: None,
-///     payload: false, vector_blob: false, metadata_vector: true,
+///     payload: false, vector_blob: false, metadata_vector: true, keyword: None,
 /// };
 /// let ceiling = 100 * 1024 * 1024;
 /// let limit = reply_limit(&search_request(&parts, ServerVersion::PLATFORM), ceiling);
@@ -140,10 +190,11 @@ pub fn reply_limit(request: &proto::SearchRequest, ceiling: usize) -> usize {
     let (Some(properties), hits @ 1..) = (&request.properties, request.limit as usize) else {
         return ceiling;
     };
-    let dimension = request
-        .near_vector
-        .as_ref()
-        .map_or(0, |n| (n.vector_bytes.len() / 4).max(n.vector.len()));
+    let dimension = match (&request.near_vector, &request.hybrid_search) {
+        (Some(n), _) => (n.vector_bytes.len() / 4).max(n.vector.len()),
+        (None, Some(h)) => (h.vector_bytes.len() / 4).max(h.vector.len()),
+        (None, None) => 0,
+    };
     let vector = dimension * 4 + 16;
     let blob = (dimension * 4).div_ceil(3) * 4 + 16;
     let mut per_hit = HIT_OVERHEAD;
@@ -241,6 +292,7 @@ pub(crate) fn read_reply(
             Ok(ReadObject {
                 id,
                 distance: metadata.distance_present.then_some(metadata.distance),
+                score: metadata.score_present.then_some(metadata.score),
                 payload,
                 vector,
             })
@@ -508,6 +560,7 @@ mod tests {
             payload: true,
             vector_blob: true,
             metadata_vector: false,
+            keyword: None,
         }
     }
 
@@ -656,6 +709,7 @@ mod tests {
                     distance: 0.5,
                     distance_present: true,
                     vector_bytes: Vec::new(),
+                    ..proto::MetadataResult::default()
                 }),
             }],
         };

@@ -5,11 +5,12 @@
 //! and `fusionType` (`rankedFusion` or `relativeScoreFusion`, Weaviate's
 //! implementation of [`ai_data_vector::fusion`]); the server ranks each arm
 //! to the query's `limit` and returns `_additional { score }` (as a string,
-//! as Weaviate's GraphQL types it).
+//! as Weaviate's GraphQL types it). From 1.23 the store sends the same
+//! search over gRPC ([`crate::grpc::KeywordParts`]).
 
 use std::fmt::Write as _;
 
-use ai_data_vector::{Error, ErrorKind, Fusion, Result};
+use ai_data_vector::{Error, Fusion, Result};
 
 use crate::filter::Where;
 use crate::graphql::{check_name, write_string, write_where};
@@ -23,6 +24,30 @@ pub struct HybridArgs<'a> {
     pub alpha: f32,
     /// `rankedFusion` (only `k = 60`) or `relativeScoreFusion`.
     pub fusion: Fusion,
+}
+
+impl HybridArgs<'_> {
+    /// The fusion's name in GraphQL; Weaviate's `rankedFusion` has `k = 60`
+    /// only.
+    pub fn graphql_fusion(&self) -> Result<&'static str> {
+        match self.fusion {
+            Fusion::Ranked { k } if k == Fusion::DEFAULT_RANK_CONSTANT => Ok("rankedFusion"),
+            Fusion::Ranked { k } => Err(Error::unsupported(format!(
+                "Weaviate's rankedFusion has k = 60, not {k}"
+            ))),
+            Fusion::RelativeScore => Ok("relativeScoreFusion"),
+        }
+    }
+
+    /// The fusion as gRPC's `FusionType` (same rule as [`Self::graphql_fusion`]).
+    #[cfg(feature = "grpc")]
+    pub fn grpc_fusion(&self) -> Result<crate::proto::FusionType> {
+        use crate::proto::FusionType;
+        Ok(match self.graphql_fusion()? {
+            "rankedFusion" => FusionType::Ranked,
+            _ => FusionType::RelativeScore,
+        })
+    }
 }
 
 /// A `Get` with `bm25` (no `hybrid`) or `hybrid`.
@@ -81,15 +106,7 @@ impl KeywordGet<'_> {
                         "hybrid query vector or alpha is not finite",
                     ));
                 }
-                let fusion = match h.fusion {
-                    Fusion::Ranked { k } if k == Fusion::DEFAULT_RANK_CONSTANT => "rankedFusion",
-                    Fusion::Ranked { k } => {
-                        return Err(Error::unsupported(format!(
-                            "Weaviate's rankedFusion has k = 60, not {k}"
-                        )))
-                    }
-                    Fusion::RelativeScore => "relativeScoreFusion",
-                };
+                let fusion = h.graphql_fusion()?;
                 q.push_str("hybrid: {query: ");
                 write_string(&mut q, self.text);
                 let _ = write!(q, ", alpha: {}, vector: ", h.alpha);
@@ -113,20 +130,4 @@ impl KeywordGet<'_> {
         q.push_str(" } } } }");
         Ok(q)
     }
-}
-
-/// An object's `_additional.score` (a string in Weaviate's GraphQL; a
-/// number accepted too).
-pub fn score_of(object: &serde_json::Value) -> Result<f32> {
-    let score = &object["_additional"]["score"];
-    let parsed = match score {
-        serde_json::Value::String(s) => s.parse::<f32>().ok(),
-        other => other.as_f64().map(|x| x as f32),
-    };
-    parsed.ok_or_else(|| {
-        Error::new(
-            ErrorKind::Backend,
-            format!("Weaviate returned a keyword hit without a score: {score}"),
-        )
-    })
 }

@@ -9,7 +9,9 @@
 //! `Filters.value_number` (7) is `float` in 1.22 and `double` from 1.23 (this
 //! crate only sends numbers to 1.23+); properties come back as a
 //! `google.protobuf.Struct` in field 1 (up to 1.32) or as `Properties` in
-//! field 11 (from 1.23, with `uses_123_api`).
+//! field 11 (from 1.23, with `uses_123_api`). Keyword (`bm25_search`) and
+//! hybrid (`hybrid_search`) searches are sent over gRPC from 1.23 only (the
+//! 1.22 messages are not all documented; GraphQL serves them there).
 
 use std::collections::HashMap;
 
@@ -34,6 +36,12 @@ pub struct SearchRequest {
     /// The `where` filter.
     #[prost(message, optional, tag = "40")]
     pub filters: Option<Filters>,
+    /// A hybrid (keyword + vector) search.
+    #[prost(message, optional, tag = "41")]
+    pub hybrid_search: Option<Hybrid>,
+    /// A keyword (BM25) search.
+    #[prost(message, optional, tag = "42")]
+    pub bm25_search: Option<Bm25>,
     /// The query vector.
     #[prost(message, optional, tag = "43")]
     pub near_vector: Option<NearVector>,
@@ -68,6 +76,55 @@ pub struct MetadataRequest {
     /// Return the distance.
     #[prost(bool, tag = "5")]
     pub distance: bool,
+    /// Return the keyword or hybrid score.
+    #[prost(bool, tag = "7")]
+    pub score: bool,
+}
+
+/// `weaviate.v1.BM25`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Bm25 {
+    /// The query text.
+    #[prost(string, tag = "1")]
+    pub query: String,
+    /// The searched properties (none: every text property).
+    #[prost(string, repeated, tag = "2")]
+    pub properties: Vec<String>,
+}
+
+/// `weaviate.v1.Hybrid` (the fields used here).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Hybrid {
+    /// The query text.
+    #[prost(string, tag = "1")]
+    pub query: String,
+    /// The properties the keyword arm searches.
+    #[prost(string, repeated, tag = "2")]
+    pub properties: Vec<String>,
+    /// The query vector as packed floats (deprecated from 1.23, still read).
+    #[prost(float, repeated, tag = "3")]
+    pub vector: Vec<f32>,
+    /// The vector arm's weight.
+    #[prost(float, tag = "4")]
+    pub alpha: f32,
+    /// How the arms are fused.
+    #[prost(enumeration = "FusionType", tag = "5")]
+    pub fusion_type: i32,
+    /// The query vector as little-endian `f32` bytes (1.23+).
+    #[prost(bytes = "vec", tag = "6")]
+    pub vector_bytes: Vec<u8>,
+}
+
+/// `weaviate.v1.Hybrid.FusionType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum FusionType {
+    /// The server's default (ranked before 1.24, relative score from 1.24).
+    Unspecified = 0,
+    /// `rankedFusion`.
+    Ranked = 1,
+    /// `relativeScoreFusion`.
+    RelativeScore = 2,
 }
 
 /// `weaviate.v1.NearVector`.
@@ -239,6 +296,12 @@ pub struct MetadataResult {
     /// Whether `distance` is set.
     #[prost(bool, tag = "8")]
     pub distance_present: bool,
+    /// The keyword or hybrid score.
+    #[prost(float, tag = "11")]
+    pub score: f32,
+    /// Whether `score` is set.
+    #[prost(bool, tag = "12")]
+    pub score_present: bool,
     /// The stored vector as little-endian `f32` bytes (newer servers).
     #[prost(bytes = "vec", tag = "19")]
     pub vector_bytes: Vec<u8>,

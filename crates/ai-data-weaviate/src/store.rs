@@ -14,7 +14,7 @@ use super::batch::{self, ReadObject};
 use super::client::{observe, WeaviateClient};
 use super::filter::{translate, Where};
 use super::graphql::{self, Additional, GetQuery};
-use super::keyword::{score_of, HybridArgs, KeywordGet};
+use super::keyword::{HybridArgs, KeywordGet};
 use super::schema::{self, ClassOptions, Layout, PAYLOAD_PROP, SEARCH_PROP, VECTOR_PROP};
 use super::{ServerVersion, WeaviateConfig};
 use ai_data_vector::batch::plan_upsert;
@@ -35,12 +35,12 @@ const IDS_PER_REQUEST: usize = 100;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SearchCounts {
-    /// Searches sent as GraphQL `Get`.
+    /// Searches sent as GraphQL `Get` (vector, keyword and hybrid).
     pub graphql: u64,
     /// Searches sent as gRPC `Search`.
     pub grpc: u64,
-    /// Keyword and hybrid searches (GraphQL `bm25` / `hybrid`; not counted
-    /// in `graphql`).
+    /// Of those, keyword and hybrid searches (`bm25` / `hybrid`; over gRPC
+    /// from 1.23, else over GraphQL).
     pub keyword: u64,
 }
 
@@ -354,15 +354,8 @@ impl WeaviateStore {
         filter: Option<&Where>,
         distance: Option<f64>,
     ) -> Option<Result<Vec<ReadObject>>> {
-        use super::grpc;
-        let channel = self.grpc.as_ref()?;
-        // 1.22 takes filter numbers as `float`: send those over GraphQL.
-        let expressible = self.version.has_grpc_123_api() || !filter.is_some_and(Where::has_number);
-        if self.grpc_down.load(Ordering::Relaxed) || !expressible {
-            return None;
-        }
         let blob = query.include_vector && layout.vector_blob;
-        let parts = grpc::SearchParts {
+        let parts = super::grpc::SearchParts {
             class: &layout.class,
             vector: &query.vector,
             limit: query.k,
@@ -371,12 +364,33 @@ impl WeaviateStore {
             payload: query.include_payload,
             vector_blob: blob,
             metadata_vector: query.include_vector && !blob,
+            keyword: None,
         };
-        let request = grpc::search_request(&parts, self.version);
+        self.grpc_search(&parts).await
+    }
+
+    /// One gRPC `Search` for `parts`; `None` when gRPC is off, down, or
+    /// cannot express the request on this version (the caller then uses
+    /// GraphQL).
+    #[cfg(feature = "grpc")]
+    async fn grpc_search(
+        &self,
+        parts: &super::grpc::SearchParts<'_>,
+    ) -> Option<Result<Vec<ReadObject>>> {
+        use super::grpc;
+        let channel = self.grpc.as_ref()?;
+        // 1.22 takes filter numbers as `float`, and its keyword messages are
+        // not all documented: send those over GraphQL.
+        let expressible = self.version.has_grpc_123_api()
+            || (parts.keyword.is_none() && !parts.filter.is_some_and(Where::has_number));
+        if self.grpc_down.load(Ordering::Relaxed) || !expressible {
+            return None;
+        }
+        let request = grpc::search_request(parts, self.version);
         match channel.search(request).await {
             Ok(reply) => {
                 self.grpc_searches.fetch_add(1, Ordering::Relaxed);
-                Some(grpc::read_reply(reply, &parts))
+                Some(grpc::read_reply(reply, parts))
             }
             Err(e) if grpc::is_unavailable(&e) => {
                 tracing::warn!(error = %e, "Weaviate gRPC unavailable; searching over GraphQL from now on");
@@ -582,10 +596,10 @@ impl WeaviateStore {
         graphql::aggregate_count(&data, &layout.class)
     }
 
-    /// A keyword (`bm25`) or hybrid (`hybrid`) search over GraphQL: each
-    /// arm ranked to the query's arm depth, fused by the server, re-sorted
-    /// by score then id and cut to `k`; a hybrid hit's distance computed
-    /// from its stored vector.
+    /// A keyword (`bm25`) or hybrid (`hybrid`) search, over gRPC (1.23+)
+    /// or GraphQL: each arm ranked to the query's arm depth, fused by the
+    /// server, re-sorted by score then id and cut to `k`; a hybrid hit's
+    /// distance computed from its stored vector.
     async fn search_text(
         &self,
         collection: &str,
@@ -596,33 +610,71 @@ impl WeaviateStore {
         let metric = layout.spec.metric;
         let hybrid = query.mode() == SearchMode::Hybrid;
         let text = query.text.as_ref().map_or("", |t| t.text.as_str());
-        let args = query.text.as_ref().filter(|_| hybrid).map(|t| HybridArgs {
+        let hybrid_args = query.text.as_ref().filter(|_| hybrid).map(|t| HybridArgs {
             vector: &query.vector,
             alpha: t.alpha,
             fusion: t.fusion,
         });
         let want_vector = hybrid || query.include_vector;
         let blob = want_vector && layout.vector_blob;
-        let mut properties: Vec<&str> = vec![PAYLOAD_PROP];
-        if blob {
-            properties.push(VECTOR_PROP);
-        }
-        let get = KeywordGet {
-            class: &layout.class,
-            limit: query.arm_depth(),
-            text,
-            property: SEARCH_PROP,
-            hybrid: args,
-            filter,
-            properties: &properties,
-            vector: want_vector && !blob,
-        }
-        .to_query()?;
         self.keyword_searches.fetch_add(1, Ordering::Relaxed);
-        let data = self.graphql(collection, &layout.class, &get).await?;
-        let mut hits = Vec::new();
-        for object in &graphql::get_objects(&data, &layout.class)? {
-            let read = batch::read_object(object, query.include_payload, want_vector)?;
+        #[cfg(feature = "grpc")]
+        let fast = {
+            let fusion = hybrid_args.map(|h| h.grpc_fusion()).transpose()?;
+            let parts = super::grpc::SearchParts {
+                class: &layout.class,
+                vector: &query.vector,
+                limit: query.arm_depth(),
+                filter,
+                distance: None,
+                payload: query.include_payload,
+                vector_blob: blob,
+                metadata_vector: want_vector && !blob,
+                keyword: Some(super::grpc::KeywordParts {
+                    text,
+                    property: SEARCH_PROP,
+                    hybrid: hybrid_args.zip(fusion).map(|(h, f)| (h.alpha, f)),
+                }),
+            };
+            self.grpc_search(&parts).await
+        };
+        #[cfg(not(feature = "grpc"))]
+        let fast: Option<Result<Vec<ReadObject>>> = None;
+        let objects = match fast {
+            Some(result) => result?,
+            None => {
+                let mut properties: Vec<&str> = vec![PAYLOAD_PROP];
+                if blob {
+                    properties.push(VECTOR_PROP);
+                }
+                let get = KeywordGet {
+                    class: &layout.class,
+                    limit: query.arm_depth(),
+                    text,
+                    property: SEARCH_PROP,
+                    hybrid: hybrid_args,
+                    filter,
+                    properties: &properties,
+                    vector: want_vector && !blob,
+                }
+                .to_query()?;
+                self.graphql_searches.fetch_add(1, Ordering::Relaxed);
+                let data = self.graphql(collection, &layout.class, &get).await?;
+                graphql::get_objects(&data, &layout.class)?
+                    .iter()
+                    .map(|o| batch::read_object(o, query.include_payload, want_vector))
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        let mut hits = Vec::with_capacity(objects.len());
+        for read in objects {
+            let score = read.score.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Backend,
+                    format!("Weaviate returned keyword hit {} without a score", read.id),
+                )
+                .with_store(Store::Weaviate)
+            })?;
             let distance = match (&read.vector, hybrid) {
                 (Some(v), true) => ai_data_vector::distance::distance(metric, &query.vector, v),
                 _ => f32::NAN,
@@ -630,13 +682,9 @@ impl WeaviateStore {
             hits.push(SearchHit {
                 id: read.id,
                 distance,
-                score: Some(score_of(object)?),
-                payload: read.payload,
-                vector: if query.include_vector {
-                    read.vector
-                } else {
-                    None
-                },
+                score: Some(score),
+                payload: read.payload.filter(|_| query.include_payload),
+                vector: read.vector.filter(|_| query.include_vector),
             });
         }
         hits.sort_by(|a, b| {
