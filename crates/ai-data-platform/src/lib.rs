@@ -8,6 +8,7 @@
 //! | `pg` | `pg` | the schema's migrations and the typed repositories |
 //! | `kafka` | `kafka` | the seed topics, their provisioning specs and event types |
 //! | `mongo` | `mongo` | collections, indexes, seed users, the log/configuration/task repositories |
+//! | `vector` | `vector` | the seed's 2048-d `Image` collection (half precision, keyword search over the caption) |
 
 pub mod log_level;
 
@@ -19,3 +20,5 @@ pub mod kafka;
 pub mod mongo;
 #[cfg(feature = "pg")]
 pub mod pg;
+#[cfg(feature = "vector")]
+pub mod vector;
