@@ -70,8 +70,11 @@ const CORPUS: [(&str, &str); 8] = [
     ),
 ];
 
+/// How many steps the tour has.
+const STEPS: u32 = 7;
+
 fn step(n: u32, what: &str) -> Instant {
-    println!("\n[{n}/6] {what}");
+    println!("\n[{n}/{STEPS}] {what}");
     Instant::now()
 }
 
