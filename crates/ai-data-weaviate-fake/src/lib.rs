@@ -28,6 +28,9 @@
 //!   `Not` / `ContainsNone`;
 //! - distances as Weaviate reports them (`f32`; cosine on normalised
 //!   vectors; `l2-squared`);
+//! - `bm25` and `hybrid` (GraphQL and gRPC): BM25 from the class's
+//!   `invertedIndexConfig`, Weaviate's `rankedFusion` and
+//!   `relativeScoreFusion` (see `keyword`);
 //! - gRPC `Search` with the version-dependent layouts.
 //!
 //! Every request body is checked against the 1.22.13 OpenAPI definitions

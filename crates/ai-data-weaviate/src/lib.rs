@@ -10,6 +10,7 @@
 //!   per-object failure, deletes (by id; by filter, looping past the
 //!   server's per-call limit), GraphQL (errors with HTTP 200 are errors);
 //! - [`graphql`]: query text, with the one string-escaping function;
+//! - [`keyword`]: `bm25` and `hybrid` queries (keyword and hybrid search);
 //! - [`filter`]: [`ai_data_vector::Filter`] to Weaviate `where`, exactly;
 //! - [`schema`] / [`values`] / `batch`: how a collection lives in a class;
 //! - [`bootstrap`]: the seed's `Document`, `Image`, `ModelData` classes;

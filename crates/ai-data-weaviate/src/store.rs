@@ -55,8 +55,8 @@ pub struct SearchCounts {
 ///   offered from 1.24 (where `NotEqual` became a complement), the `flat`
 ///   (exact) index from 1.23; IVFFlat never.
 /// - **Searches** use gRPC when built with feature `grpc`, the server has
-///   it and the call can be expressed there, else GraphQL; keyword and
-///   hybrid searches use GraphQL (`bm25`, `hybrid`: see [`crate::keyword`]);
+///   it and the call can be expressed there (keyword and hybrid searches
+///   from 1.23), else GraphQL (`bm25`, `hybrid`: see [`crate::keyword`]);
 ///   gets and counts use GraphQL, writes REST.
 /// - **Text search** (the `simple` analyzer only: Weaviate does not stem)
 ///   keeps the document in a `word`-tokenized `_search` property, scored
